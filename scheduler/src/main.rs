@@ -1,1 +1,184 @@
-fn main() {}
+//! `cratedigger`: the CLI, the scheduler (`serve`) and the whole fleet in one process (`up`).
+
+use clap::Parser;
+use cratedigger::api::{self, ApiState};
+use cratedigger::cli::{Cli, CliError, Client, Command, DlqAction, describe_item, read_playlist, sync_items, wait_for_sync};
+use cratedigger_workers::fleet::{run_roles, stop_on_signal};
+use cratedigger_workers::{Fleet, Role, Settings};
+use serde_json::json;
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("cratedigger: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let settings = Settings::load(cli.config.as_deref())?;
+    let api_url = cli.api.clone().unwrap_or_else(|| settings.api.url.clone());
+    let client = || Client::new(&api_url, settings.api.token.clone());
+    match cli.command {
+        Command::Up => {
+            cratedigger_fleet::telemetry::init_logging();
+            serve(settings, &Role::ALL).await?;
+        }
+        Command::Serve => {
+            cratedigger_fleet::telemetry::init_logging();
+            serve(settings, &[]).await?;
+        }
+        Command::Sync { file, name, lane, wait, json, timeout } => {
+            let (bytes, source) = read_playlist(&file)?;
+            let name = name.unwrap_or_else(|| source.clone());
+            let c = client();
+            let created = c.post_playlist(bytes, &source, &name, &lane).await?;
+            let sync_id = created["sync_id"].as_str().unwrap_or_default().to_string();
+            if !json {
+                println!(
+                    "sync {sync_id}: {} tracks queued from {source} ({})",
+                    created["items"], created["format"].as_str().unwrap_or("?")
+                );
+                for s in created["skipped"].as_array().into_iter().flatten() {
+                    println!("  skipped line {}: {} ({})", s["line_no"], s["input"].as_str().unwrap_or(""), s["reason"].as_str().unwrap_or(""));
+                }
+            }
+            if !wait && !json {
+                println!("follow it with: cratedigger items --sync {sync_id}");
+                return Ok(ExitCode::SUCCESS);
+            }
+            let progress = wait_for_sync(&c, &sync_id, Duration::from_secs(timeout), json).await?;
+            let items = sync_items(&c, &sync_id).await?;
+            if json {
+                let doc = json!({
+                    "sync_id": sync_id,
+                    "name": progress["name"],
+                    "total": progress["total"],
+                    "counts": progress["counts"],
+                    "skipped_lines": created["skipped"],
+                    "items": items,
+                });
+                println!("{}", serde_json::to_string_pretty(&doc)?);
+            } else {
+                for item in &items {
+                    println!("{}", describe_item(item));
+                }
+                println!("\n{} items: {}", items.len(), summary(&progress["counts"]));
+            }
+        }
+        Command::Status { json } => {
+            let s = client().get("/v1/status").await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&s)?);
+            } else {
+                println!("items: {}", summary(&s["items"]));
+                for q in s["queues"].as_array().into_iter().flatten() {
+                    println!(
+                        "queue {:<12} interactive {:>6}  batch {:>6}  background {:>6}  in flight {:>5}  delayed {:>5}  dead {:>5}",
+                        q["queue"].as_str().unwrap_or("?"),
+                        q["lanes"]["interactive"], q["lanes"]["batch"], q["lanes"]["background"],
+                        q["inflight"], q["delayed"], q["dead"]
+                    );
+                }
+            }
+        }
+        Command::Items { state, sync, limit, json } => {
+            let mut path = format!("/v1/items?limit={limit}");
+            if let Some(s) = state {
+                path.push_str(&format!("&state={s}"));
+            }
+            if let Some(s) = sync {
+                path.push_str(&format!("&sync_id={s}"));
+            }
+            let items = client().get(&path).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&items)?);
+            } else {
+                for item in items.as_array().into_iter().flatten() {
+                    println!("{}", describe_item(item));
+                }
+            }
+        }
+        Command::Dlq { action: DlqAction::List { queue, limit, json } } => {
+            let mut path = format!("/v1/dlq?limit={limit}");
+            if let Some(q) = queue {
+                path.push_str(&format!("&queue={q}"));
+            }
+            let dead = client().get(&path).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&dead)?);
+            } else {
+                let list = dead.as_array().cloned().unwrap_or_default();
+                if list.is_empty() {
+                    println!("the dead-letter list is empty");
+                }
+                for d in list {
+                    println!(
+                        "{} {}: {} ({}, {} attempts)",
+                        d["queue"].as_str().unwrap_or("?"),
+                        d["qid"].as_str().unwrap_or("?"),
+                        d["reason"]["reason"].as_str().unwrap_or("?"),
+                        d["reason"]["class"].as_str().unwrap_or("?"),
+                        d["reason"]["attempts"]
+                    );
+                }
+            }
+        }
+        Command::Dlq { action: DlqAction::Redrive { queue, max } } => {
+            let r = client().post_json("/v1/dlq/redrive", &json!({ "queue": queue, "max": max })).await?;
+            println!("re-driven: {}", r["redriven"]);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn summary(counts: &serde_json::Value) -> String {
+    let parts: Vec<String> = counts
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(_, v)| v.as_i64().unwrap_or(0) > 0)
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect();
+    if parts.is_empty() { "none".into() } else { parts.join(", ") }
+}
+
+/// The scheduler (API, reconciler, gauges) plus `roles` in this process.
+async fn serve(settings: Settings, roles: &[Role]) -> anyhow::Result<()> {
+    let addr: std::net::SocketAddr = settings
+        .api
+        .bind
+        .parse()
+        .map_err(|e| CliError(format!("CRATEDIGGER__API__BIND '{}' is not an address: {e}", settings.api.bind)))?;
+    let token = api::token_policy(&addr, settings.api.token.as_deref())?;
+    let fleet = Fleet::connect(settings).await?;
+    let store = fleet.store().await?;
+    let stop = stop_on_signal();
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| CliError(format!("cannot listen on {addr}: {e}")))?;
+    let bound = listener.local_addr()?;
+    let state = ApiState { fleet: fleet.clone(), store: store.clone(), token };
+    let mut api_stop = stop.clone();
+    let server = axum::serve(listener, api::router(state)).with_graceful_shutdown(async move {
+        let _ = api_stop.wait_for(|s| *s).await;
+    });
+    tokio::spawn(cratedigger::reconciler::run(fleet.clone(), store.clone(), stop.clone()));
+    tokio::spawn(api::export_gauges(fleet.clone(), store.clone(), stop.clone()));
+    cratedigger_fleet::telemetry::set_ready(true);
+    tracing::info!(%bound, roles = ?roles.iter().map(|r| r.name()).collect::<Vec<_>>(), "cratedigger scheduler listening");
+    println!("cratedigger listening on http://{bound}");
+    let (served, workers) = tokio::join!(
+        async { server.await.map_err(anyhow::Error::from) },
+        run_roles(&fleet, roles, stop.clone())
+    );
+    served?;
+    workers?;
+    Ok(())
+}

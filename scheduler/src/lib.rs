@@ -1,0 +1,10 @@
+//! The scheduler: the HTTP API that turns playlists into syncs (Postgres) and jobs (Redis),
+//! the reconciler that re-enqueues items whose job was lost, and the CLI client.
+//!
+//! Invariant: the scheduler creates syncs and their `pending` items; from then on only the
+//! consolidator changes an item.
+
+pub mod api;
+pub mod cli;
+pub mod openapi;
+pub mod reconciler;

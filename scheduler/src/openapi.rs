@@ -1,0 +1,136 @@
+//! The OpenAPI document of the HTTP API, served at `/v1/openapi.json` and kept in
+//! `docs/openapi.json` (a test checks they are equal).
+
+use serde_json::{Value, json};
+
+fn err() -> Value {
+    json!({ "description": "error", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } })
+}
+
+/// The document.
+pub fn document() -> Value {
+    let state_enum = json!(cratedigger_domain::item::ALL_STATES.map(|s| s.as_str()));
+    json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": "cratedigger scheduler API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Create syncs from playlists, follow their progress per state, inspect queues and the dead-letter list. Bound to loopback by default; beyond loopback every request except /healthz, /readyz and /metrics needs `Authorization: Bearer <CRATEDIGGER__API__TOKEN>`."
+        },
+        "components": {
+            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } },
+            "schemas": {
+                "Error": { "type": "object", "required": ["error"], "properties": {
+                    "error": { "type": "string", "description": "What was wrong, in a sentence." },
+                    "field": { "type": "string", "description": "The offending field or parameter." } } },
+                "Lane": { "type": "string", "enum": ["interactive", "batch", "background"] },
+                "State": { "type": "string", "enum": state_enum },
+                "CreateSync": { "type": "object", "required": ["playlist"], "additionalProperties": false, "properties": {
+                    "playlist": { "type": "string", "description": "M3U/M3U8 with #EXTINF, CSV with an artist,title header, or 'Artist - Title' lines; at most 10 MB." },
+                    "name": { "type": "string" },
+                    "source": { "type": "string", "description": "File name or URL; its extension picks the format." },
+                    "lane": { "$ref": "#/components/schemas/Lane" } } },
+                "SkippedLine": { "type": "object", "properties": {
+                    "line_no": { "type": "integer" }, "input": { "type": "string" }, "reason": { "type": "string" } } },
+                "SyncCreated": { "type": "object", "properties": {
+                    "sync_id": { "type": "string", "format": "uuid" }, "items": { "type": "integer" },
+                    "format": { "type": "string" }, "enqueued": { "type": "integer" },
+                    "skipped": { "type": "array", "items": { "$ref": "#/components/schemas/SkippedLine" } } } },
+                "SyncProgress": { "type": "object", "properties": {
+                    "sync_id": { "type": "string", "format": "uuid" }, "name": { "type": "string" }, "source": { "type": "string" },
+                    "lane": { "$ref": "#/components/schemas/Lane" }, "created_at": { "type": "string", "format": "date-time" },
+                    "total": { "type": "integer" }, "finished": { "type": "boolean" },
+                    "counts": { "type": "object", "additionalProperties": { "type": "integer" }, "description": "Items per state, zeros included." },
+                    "skipped_lines": { "type": "array", "items": { "$ref": "#/components/schemas/SkippedLine" } } } },
+                "Item": { "type": "object", "description": "One wanted track: input line, state, readable reason, and the resolved track with ids, ISRC, BPM, key and sources." },
+                "QueueDepth": { "type": "object", "properties": {
+                    "queue": { "type": "string" }, "lanes": { "type": "object", "additionalProperties": { "type": "integer" } },
+                    "inflight": { "type": "integer" }, "delayed": { "type": "integer" }, "dead": { "type": "integer" },
+                    "stats": { "type": "object", "additionalProperties": { "type": "integer" } } } }
+            }
+        },
+        "security": [ { "bearer": [] } ],
+        "paths": {
+            "/v1/syncs": {
+                "post": {
+                    "summary": "Create a sync from a playlist",
+                    "description": "Send JSON (CreateSync) or the raw playlist bytes with ?name=&source=&lane=. Unparseable lines are skipped and reported; an empty, binary or oversized playlist is refused and nothing is stored.",
+                    "parameters": [
+                        { "name": "name", "in": "query", "schema": { "type": "string" } },
+                        { "name": "source", "in": "query", "schema": { "type": "string" } },
+                        { "name": "lane", "in": "query", "schema": { "$ref": "#/components/schemas/Lane" } } ],
+                    "requestBody": { "required": true, "content": {
+                        "application/json": { "schema": { "$ref": "#/components/schemas/CreateSync" } },
+                        "text/plain": { "schema": { "type": "string" } },
+                        "application/octet-stream": { "schema": { "type": "string", "format": "binary" } } } },
+                    "responses": {
+                        "201": { "description": "created", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/SyncCreated" } } } },
+                        "400": err(), "401": err(), "413": err(), "503": err() } },
+                "get": {
+                    "summary": "List recent syncs",
+                    "parameters": [ { "name": "limit", "in": "query", "schema": { "type": "integer", "maximum": 1000 } } ],
+                    "responses": { "200": { "description": "syncs" }, "400": err(), "401": err() } } },
+            "/v1/syncs/{id}": { "get": {
+                "summary": "Progress of a sync: counts per state",
+                "parameters": [ { "name": "id", "in": "path", "required": true, "schema": { "type": "string", "format": "uuid" } } ],
+                "responses": { "200": { "description": "progress", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/SyncProgress" } } } },
+                    "400": err(), "401": err(), "404": err() } } },
+            "/v1/syncs/{id}/items": { "get": {
+                "summary": "Items of a sync",
+                "parameters": [
+                    { "name": "id", "in": "path", "required": true, "schema": { "type": "string", "format": "uuid" } },
+                    { "name": "state", "in": "query", "schema": { "$ref": "#/components/schemas/State" } },
+                    { "name": "limit", "in": "query", "schema": { "type": "integer" } },
+                    { "name": "offset", "in": "query", "schema": { "type": "integer" } } ],
+                "responses": { "200": { "description": "items", "content": { "application/json": { "schema": { "type": "array", "items": { "$ref": "#/components/schemas/Item" } } } } },
+                    "400": err(), "401": err(), "404": err() } } },
+            "/v1/items": { "get": {
+                "summary": "Items across syncs, by state",
+                "parameters": [
+                    { "name": "state", "in": "query", "schema": { "$ref": "#/components/schemas/State" } },
+                    { "name": "sync_id", "in": "query", "schema": { "type": "string", "format": "uuid" } },
+                    { "name": "limit", "in": "query", "schema": { "type": "integer" } },
+                    { "name": "offset", "in": "query", "schema": { "type": "integer" } } ],
+                "responses": { "200": { "description": "items" }, "400": err(), "401": err() } } },
+            "/v1/queues": { "get": {
+                "summary": "Queue depth per queue and lane, in flight, delayed, dead-lettered",
+                "responses": { "200": { "description": "depths", "content": { "application/json": { "schema": { "type": "array", "items": { "$ref": "#/components/schemas/QueueDepth" } } } } },
+                    "401": err(), "503": err() } } },
+            "/v1/status": { "get": {
+                "summary": "Items per state across all syncs, and queue depths",
+                "responses": { "200": { "description": "status" }, "401": err(), "503": err() } } },
+            "/v1/dlq": { "get": {
+                "summary": "Dead-lettered jobs with their reasons",
+                "parameters": [
+                    { "name": "queue", "in": "query", "schema": { "type": "string", "enum": cratedigger_domain::jobs::queues::ALL } },
+                    { "name": "limit", "in": "query", "schema": { "type": "integer" } } ],
+                "responses": { "200": { "description": "dead jobs" }, "400": err(), "401": err() } } },
+            "/v1/dlq/redrive": { "post": {
+                "summary": "Put dead-lettered jobs back in their lanes with a fresh attempt budget",
+                "requestBody": { "content": { "application/json": { "schema": { "type": "object", "additionalProperties": false, "properties": {
+                    "queue": { "type": "string" }, "max": { "type": "integer" } } } } } },
+                "responses": { "200": { "description": "counts per queue" }, "400": err(), "401": err() } } },
+            "/v1/openapi.json": { "get": { "summary": "This document", "security": [], "responses": { "200": { "description": "OpenAPI" } } } },
+            "/healthz": { "get": { "summary": "Liveness", "security": [], "responses": { "200": { "description": "alive" } } } },
+            "/readyz": { "get": { "summary": "Readiness (database and Redis reachable, migrations applied)", "security": [], "responses": { "200": { "description": "ready" }, "503": { "description": "starting" } } } },
+            "/metrics": { "get": { "summary": "Prometheus metrics", "security": [], "responses": { "200": { "description": "text exposition format" } } } }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn docs_copy_is_current() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/openapi.json");
+        let served = serde_json::to_string_pretty(&super::document()).unwrap() + "\n";
+        if std::env::var("CRATEDIGGER_UPDATE_OPENAPI").is_ok() {
+            std::fs::write(&path, &served).unwrap();
+        }
+        let kept = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            kept == served,
+            "docs/openapi.json differs from the served document; run `CRATEDIGGER_UPDATE_OPENAPI=1 cargo test -p cratedigger openapi` and commit it"
+        );
+    }
+}

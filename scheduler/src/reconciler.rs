@@ -1,0 +1,121 @@
+//! The reconciler: Postgres is the source of truth and Redis only holds work in flight, so
+//! an item whose state has not moved past its deadline and has no job in flight is
+//! re-enqueued (after `FLUSHALL`, a lost enqueue, a crash between commit and enqueue).
+//! After `max_requeues` tries the item is failed through the consolidator with a reason.
+
+use cratedigger_domain::ItemState;
+use cratedigger_domain::jobs::{ConsolidateJob, Envelope, PlatformQuery};
+use cratedigger_store::{StuckItem, Store};
+use cratedigger_workers::Fleet;
+use cratedigger_workers::consolidator::metadata_job;
+use cratedigger_workers::fleet::enqueue;
+use std::collections::HashSet;
+use std::time::Duration;
+use uuid::Uuid;
+
+fn stable(key: &str) -> String {
+    Uuid::new_v5(&Uuid::NAMESPACE_URL, key.as_bytes()).to_string()
+}
+
+/// Jobs that, if live in Redis, mean the item is being worked on.
+fn expected_jobs(item: &StuckItem) -> Vec<String> {
+    let id = item.item_id;
+    match item.state {
+        ItemState::Pending => vec![stable(&format!("item:{id}:research")), stable(&format!("item:{id}:planned"))],
+        ItemState::Researching => vec![stable(&format!("item:{id}:metadata")), stable(&format!("item:{id}:researched"))],
+        _ => Vec::new(),
+    }
+}
+
+/// What one sweep did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Sweep {
+    /// Items whose job was re-enqueued.
+    pub requeued: usize,
+    /// Items failed after too many re-enqueues.
+    pub failed: usize,
+    /// Stuck items that still had a job in flight (left alone).
+    pub in_flight: usize,
+}
+
+/// One pass over stuck items.
+pub async fn sweep(fleet: &Fleet, store: &Store) -> anyhow::Result<Sweep> {
+    let cfg = &fleet.settings.reconciler;
+    let stuck = store
+        .stuck_items(Duration::from_secs(cfg.stuck_after_secs), &[ItemState::Pending, ItemState::Researching], 1000)
+        .await?;
+    let mut result = Sweep::default();
+    if stuck.is_empty() {
+        return Ok(result);
+    }
+    let mut live: HashSet<String> = HashSet::new();
+    for q in fleet.all_queues() {
+        live.extend(q.live_job_ids().await?);
+    }
+    for item in stuck {
+        if expected_jobs(&item).iter().any(|j| live.contains(j)) {
+            result.in_flight += 1;
+            continue;
+        }
+        if item.attempts >= cfg.max_requeues {
+            let env = Envelope::with_stable_id(
+                &format!("item:{}:gave-up:reconciler", item.item_id),
+                ConsolidateJob::GaveUp {
+                    item_id: item.item_id,
+                    reason: format!(
+                        "Stopped after its work was lost {} times while {}; retry the sync later",
+                        item.attempts, item.state
+                    ),
+                },
+            );
+            enqueue(&fleet.consolidate, item.lane, &env).await?;
+            result.failed += 1;
+            continue;
+        }
+        match item.state {
+            ItemState::Pending => {
+                let env = crate::api::research_job(item.sync_id, item.item_id, item.wanted.clone());
+                enqueue(&fleet.research, item.lane, &env).await?;
+            }
+            ItemState::Researching => {
+                let queries: Vec<PlatformQuery> = item
+                    .plan
+                    .as_ref()
+                    .and_then(|p| p.get("queries"))
+                    .and_then(|q| serde_json::from_value(q.clone()).ok())
+                    .unwrap_or_default();
+                if queries.is_empty() {
+                    // No usable plan stored: plan again from scratch.
+                    let env = crate::api::research_job(item.sync_id, item.item_id, item.wanted.clone());
+                    enqueue(&fleet.research, item.lane, &env).await?;
+                } else {
+                    let env = metadata_job(item.sync_id, item.item_id, item.wanted.clone(), queries);
+                    enqueue(&fleet.metadata, item.lane, &env).await?;
+                }
+            }
+            _ => continue,
+        }
+        store.touch_item(item.item_id).await?;
+        result.requeued += 1;
+    }
+    if result.requeued + result.failed > 0 {
+        tracing::warn!(requeued = result.requeued, failed = result.failed, "reconciler re-enqueued items whose job was lost");
+        metrics::counter!("cratedigger_reconciler_requeued_total").increment(result.requeued as u64);
+    }
+    Ok(result)
+}
+
+/// Runs [`sweep`] every `interval_secs` until `stop`.
+pub async fn run(fleet: Fleet, store: Store, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(fleet.settings.reconciler.interval_secs.max(1)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {},
+            _ = stop.changed() => return,
+        }
+        if let Err(e) = sweep(&fleet, &store).await {
+            tracing::warn!(error = %e, "reconciler sweep failed; will try again");
+        }
+    }
+}

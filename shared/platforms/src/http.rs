@@ -1,0 +1,727 @@
+//! The one HTTP layer every platform client goes through: timeouts, User-Agent, bounded
+//! bodies, error classification and the product's retry policy per error class.
+//!
+//! Platform clients build full URLs themselves (each platform has its own quoting rules) and
+//! hand them to [`HttpClient::get_json_with_retry`], which returns the decoded body and the
+//! number of attempts it took, or a classified [`PlatformError`].
+
+use cratedigger_domain::ErrorClass;
+use serde::de::DeserializeOwned;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+/// Largest body read from a platform (8 MB): an untrusted answer must not exhaust memory.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+
+/// Longest server-requested wait we are willing to sleep through inside one job; longer
+/// waits are returned to the caller so it can park the platform instead of holding a worker.
+pub const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(60);
+
+/// A classified failure of one platform call, carrying what the retry policy, the
+/// circuit breaker and a person reading the item's history need.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{}", self.sentence())]
+pub struct PlatformError {
+    /// Platform id ("musicbrainz", "deezer").
+    pub platform: String,
+    /// Error class; drives the retry policy.
+    pub class: ErrorClass,
+    /// What happened, for logs and the job record (never contains credentials).
+    pub detail: String,
+    /// Wait the platform asked for (`Retry-After`), if any.
+    pub retry_after: Option<Duration>,
+    /// Attempts made before giving up (1 when the first failure was final).
+    pub attempts: u32,
+}
+
+impl PlatformError {
+    /// A new error of `class` for `platform`, after one attempt.
+    pub fn new(platform: impl Into<String>, class: ErrorClass, detail: impl Into<String>) -> Self {
+        Self {
+            platform: platform.into(),
+            class,
+            detail: detail.into(),
+            retry_after: None,
+            attempts: 1,
+        }
+    }
+
+    /// The same error with the wait the platform asked for.
+    pub fn with_retry_after(mut self, retry_after: Option<Duration>) -> Self {
+        self.retry_after = retry_after;
+        self
+    }
+
+    /// True when retrying cannot help (auth, not found, bad request, malformed, internal).
+    pub fn is_final(&self) -> bool {
+        RetryPolicy::default().class(self.class).max_attempts <= 1
+    }
+
+    fn sentence(&self) -> String {
+        let p = &self.platform;
+        let head = match self.class {
+            ErrorClass::RateLimit => format!("{p} is rate limiting us"),
+            ErrorClass::Network => format!("{p} could not be reached"),
+            ErrorClass::Server => format!("{p} had a server error"),
+            ErrorClass::Auth => format!("{p} refused our credentials"),
+            ErrorClass::NotFound => format!("{p} does not know what we asked for"),
+            ErrorClass::BadRequest => format!("{p} refused our request as invalid"),
+            ErrorClass::Malformed => format!("{p} sent an answer we could not read"),
+            ErrorClass::Internal => format!("an internal error happened while calling {p}"),
+        };
+        let mut s = format!("{head}: {}", self.detail);
+        if let Some(wait) = self.retry_after {
+            s.push_str(&format!(" (it asked us to wait {} s)", wait.as_secs()));
+        }
+        if self.attempts > 1 {
+            s.push_str(&format!(" after {} attempts", self.attempts));
+        }
+        s
+    }
+}
+
+/// Error class of a non-success HTTP status; `None` for 1xx/2xx/3xx.
+pub fn classify_status(status: u16) -> Option<ErrorClass> {
+    match status {
+        429 => Some(ErrorClass::RateLimit),
+        401 | 403 => Some(ErrorClass::Auth),
+        404 | 410 => Some(ErrorClass::NotFound),
+        // A request timeout is the network's fault, not the request's shape.
+        408 => Some(ErrorClass::Network),
+        400..=499 => Some(ErrorClass::BadRequest),
+        500..=599 => Some(ErrorClass::Server),
+        _ => None,
+    }
+}
+
+/// Parses a `Retry-After` value: delay-seconds or an HTTP-date (IMF-fixdate; a date in the
+/// past means "now"). `None` when the value is neither.
+pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    let when = SystemTime::UNIX_EPOCH
+        .checked_add(Duration::from_secs(u64::try_from(when.timestamp()).ok()?))?;
+    Some(when.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// Attempts and base delay for one error class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClassRetry {
+    /// Total attempts including the first; 1 means "no retry".
+    pub max_attempts: u32,
+    /// Backoff before the second attempt (before jitter).
+    pub base: Duration,
+}
+
+impl ClassRetry {
+    const NONE: ClassRetry = ClassRetry {
+        max_attempts: 1,
+        base: Duration::ZERO,
+    };
+}
+
+/// The product's retry policy per error class: exponential backoff (factor 2, cap 60 s)
+/// with full jitter; `Retry-After` is the minimum wait, and one longer than `max_wait` is
+/// not slept at all (the error goes back to the caller, which parks the platform).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// HTTP 429 and platform quota errors: 5 attempts from 30 s.
+    pub rate_limit: ClassRetry,
+    /// Connect, timeout, reset: 3 attempts from 2 s.
+    pub network: ClassRetry,
+    /// HTTP 5xx: 3 attempts from 5 s.
+    pub server: ClassRetry,
+    /// Growth factor between consecutive waits.
+    pub factor: u32,
+    /// Largest backoff ceiling.
+    pub cap: Duration,
+    /// Longest `Retry-After` we sleep through; longer ones fail at once.
+    pub max_wait: Duration,
+    /// Full jitter (wait drawn uniformly from zero to the ceiling). Off only in tests that
+    /// assert exact waits.
+    pub jitter: bool,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            rate_limit: ClassRetry {
+                max_attempts: 5,
+                base: Duration::from_secs(30),
+            },
+            network: ClassRetry {
+                max_attempts: 3,
+                base: Duration::from_secs(2),
+            },
+            server: ClassRetry {
+                max_attempts: 3,
+                base: Duration::from_secs(5),
+            },
+            factor: 2,
+            cap: Duration::from_secs(60),
+            max_wait: DEFAULT_MAX_WAIT,
+            jitter: true,
+        }
+    }
+}
+
+/// What to do after a failed attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetryStep {
+    /// Sleep this long, then try again.
+    Wait(Duration),
+    /// Stop and return the error.
+    GiveUp,
+}
+
+impl RetryPolicy {
+    /// The product policy with another `max_wait`.
+    pub fn with_max_wait(mut self, max_wait: Duration) -> Self {
+        self.max_wait = max_wait;
+        self
+    }
+
+    /// Attempts and base for `class`; classes that retrying cannot fix get one attempt.
+    pub fn class(&self, class: ErrorClass) -> ClassRetry {
+        match class {
+            ErrorClass::RateLimit => self.rate_limit,
+            ErrorClass::Network => self.network,
+            ErrorClass::Server => self.server,
+            ErrorClass::Auth
+            | ErrorClass::NotFound
+            | ErrorClass::BadRequest
+            | ErrorClass::Malformed
+            | ErrorClass::Internal => ClassRetry::NONE,
+        }
+    }
+
+    /// Upper bound of the wait after failed attempt `attempt` (1-based), before jitter:
+    /// `min(cap, base * factor^(attempt-1))`.
+    pub fn ceiling(&self, class: ErrorClass, attempt: u32) -> Duration {
+        let base = self.class(class).base;
+        let mult = u64::from(self.factor.max(1)).saturating_pow(attempt.saturating_sub(1));
+        let millis = u64::try_from(base.as_millis())
+            .unwrap_or(u64::MAX)
+            .saturating_mul(mult);
+        Duration::from_millis(millis).min(self.cap)
+    }
+
+    /// Decides what follows failed attempt `attempt` (1-based) that ended in `err`.
+    pub fn next_step<R: rand::Rng + ?Sized>(
+        &self,
+        err: &PlatformError,
+        attempt: u32,
+        rng: &mut R,
+    ) -> RetryStep {
+        if attempt >= self.class(err.class).max_attempts {
+            return RetryStep::GiveUp;
+        }
+        if let Some(asked) = err.retry_after
+            && asked > self.max_wait
+        {
+            return RetryStep::GiveUp;
+        }
+        let ceiling = self.ceiling(err.class, attempt);
+        let backoff = if self.jitter {
+            let max = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
+            Duration::from_millis(rng.random_range(0..=max))
+        } else {
+            ceiling
+        };
+        RetryStep::Wait(backoff.max(err.retry_after.unwrap_or(Duration::ZERO)))
+    }
+}
+
+/// A body plus the attempts it took, so the scout can report effort per platform.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fetched<T> {
+    /// The decoded answer.
+    pub body: T,
+    /// Attempts made, the successful one included.
+    pub attempts: u32,
+}
+
+type SleepFn = dyn Fn(Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync;
+
+/// How the retry loop waits. Tokio's timer in production (so a paused test clock applies);
+/// tests that talk to a real socket inject one that records the waits instead.
+#[derive(Clone)]
+pub struct Sleeper(Arc<SleepFn>);
+
+impl Sleeper {
+    /// Sleeps on tokio's timer.
+    pub fn tokio() -> Self {
+        Self(Arc::new(|d| Box::pin(tokio::time::sleep(d))))
+    }
+
+    /// Uses `f` to wait (e.g. record the duration and return at once).
+    pub fn from_fn<F, Fut>(f: F) -> Self
+    where
+        F: Fn(Duration) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        Self(Arc::new(move |d| Box::pin(f(d))))
+    }
+
+    /// Waits `d`.
+    pub async fn sleep(&self, d: Duration) {
+        (self.0)(d).await
+    }
+}
+
+impl Default for Sleeper {
+    fn default() -> Self {
+        Self::tokio()
+    }
+}
+
+impl fmt::Debug for Sleeper {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Sleeper")
+    }
+}
+
+/// Runs `op` (given the 1-based attempt number) until it succeeds or `policy` says stop;
+/// the returned error carries the attempts made.
+pub async fn run_with_retry<T, F, Fut>(
+    policy: &RetryPolicy,
+    sleeper: &Sleeper,
+    mut op: F,
+) -> Result<Fetched<T>, PlatformError>
+where
+    F: FnMut(u32) -> Fut,
+    Fut: Future<Output = Result<T, PlatformError>>,
+{
+    let mut attempt = 0u32;
+    loop {
+        attempt += 1;
+        match op(attempt).await {
+            Ok(body) => {
+                return Ok(Fetched {
+                    body,
+                    attempts: attempt,
+                });
+            }
+            Err(mut err) => {
+                err.attempts = attempt;
+                let step = policy.next_step(&err, attempt, &mut rand::rng());
+                match step {
+                    RetryStep::Wait(wait) => {
+                        tracing::debug!(
+                            platform = %err.platform,
+                            class = %err.class,
+                            attempt,
+                            wait_ms = wait.as_millis() as u64,
+                            "platform call failed, retrying"
+                        );
+                        sleeper.sleep(wait).await;
+                    }
+                    RetryStep::GiveUp => return Err(err),
+                }
+            }
+        }
+    }
+}
+
+/// Recognises a platform's error object inside a 2xx body (Deezer answers errors with
+/// HTTP 200); returns the class and a detail when the body is such an error.
+pub type BodyCheck = fn(&[u8]) -> Option<(ErrorClass, String, Option<Duration>)>;
+
+/// Settings of one platform's HTTP client.
+#[derive(Debug, Clone)]
+pub struct HttpClientOptions {
+    /// User-Agent sent with every request (MusicBrainz requires a contact in it).
+    pub user_agent: String,
+    /// Whole-request timeout.
+    pub timeout: Duration,
+    /// TCP/TLS connect timeout.
+    pub connect_timeout: Duration,
+    /// Largest body accepted.
+    pub max_body_bytes: usize,
+    /// Retry policy.
+    pub policy: RetryPolicy,
+}
+
+impl Default for HttpClientOptions {
+    fn default() -> Self {
+        Self {
+            user_agent: crate::config::DEFAULT_USER_AGENT.to_string(),
+            timeout: Duration::from_secs(15),
+            connect_timeout: Duration::from_secs(5),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            policy: RetryPolicy::default(),
+        }
+    }
+}
+
+/// A platform's HTTP client: reqwest plus the platform's id, limits and retry policy.
+/// Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct HttpClient {
+    platform: String,
+    client: reqwest::Client,
+    policy: RetryPolicy,
+    sleeper: Sleeper,
+    max_body_bytes: usize,
+    body_check: Option<BodyCheck>,
+}
+
+impl HttpClient {
+    /// Builds the client for `platform`.
+    pub fn new(
+        platform: impl Into<String>,
+        opts: HttpClientOptions,
+    ) -> Result<Self, PlatformError> {
+        let platform = platform.into();
+        let client = reqwest::Client::builder()
+            .user_agent(opts.user_agent)
+            .timeout(opts.timeout)
+            .connect_timeout(opts.connect_timeout)
+            .build()
+            .map_err(|e| {
+                PlatformError::new(
+                    platform.clone(),
+                    ErrorClass::Internal,
+                    format!("could not build the HTTP client: {}", error_chain(&e)),
+                )
+            })?;
+        Ok(Self {
+            platform,
+            client,
+            policy: opts.policy,
+            sleeper: Sleeper::tokio(),
+            max_body_bytes: opts.max_body_bytes,
+            body_check: None,
+        })
+    }
+
+    /// Replaces how retries wait (tests).
+    pub fn with_sleeper(mut self, sleeper: Sleeper) -> Self {
+        self.sleeper = sleeper;
+        self
+    }
+
+    /// Installs the platform's detector of error objects sent with HTTP 200.
+    pub fn with_body_check(mut self, check: BodyCheck) -> Self {
+        self.body_check = Some(check);
+        self
+    }
+
+    /// Platform id used in errors.
+    pub fn platform(&self) -> &str {
+        &self.platform
+    }
+
+    /// The retry policy in force.
+    pub fn policy(&self) -> &RetryPolicy {
+        &self.policy
+    }
+
+    /// One GET of `url`: the body of a 2xx answer, or a classified error. No retry.
+    pub async fn get_once(&self, url: &str) -> Result<Vec<u8>, PlatformError> {
+        let mut resp = self
+            .client
+            .get(url)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(|e| self.transport_error(&e, url))?;
+        let status = resp.status();
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse_retry_after(v, SystemTime::now()));
+        if let Some(len) = resp.content_length()
+            && len > self.max_body_bytes as u64
+        {
+            return Err(self.too_big(url));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = resp
+            .chunk()
+            .await
+            .map_err(|e| self.transport_error(&e, url))?
+        {
+            if body.len() + chunk.len() > self.max_body_bytes {
+                return Err(self.too_big(url));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        if let Some(class) = classify_status(status.as_u16()) {
+            let snippet: String = String::from_utf8_lossy(&body).chars().take(200).collect();
+            return Err(PlatformError::new(
+                self.platform.clone(),
+                class,
+                format!("HTTP {status} for GET {url}: {}", snippet.trim()),
+            )
+            .with_retry_after(retry_after));
+        }
+        if !status.is_success() {
+            return Err(PlatformError::new(
+                self.platform.clone(),
+                ErrorClass::Malformed,
+                format!("unexpected HTTP {status} for GET {url}"),
+            ));
+        }
+        if let Some(check) = self.body_check
+            && let Some((class, detail, wait)) = check(&body)
+        {
+            return Err(PlatformError::new(
+                self.platform.clone(),
+                class,
+                format!("{detail} (GET {url})"),
+            )
+            .with_retry_after(wait));
+        }
+        Ok(body)
+    }
+
+    /// One GET decoded as JSON into `T`. No retry.
+    pub async fn get_json_once<T: DeserializeOwned>(&self, url: &str) -> Result<T, PlatformError> {
+        let body = self.get_once(url).await?;
+        serde_json::from_slice(&body).map_err(|e| {
+            PlatformError::new(
+                self.platform.clone(),
+                ErrorClass::Malformed,
+                format!("GET {url} returned JSON we could not decode: {e}"),
+            )
+        })
+    }
+
+    /// GET decoded as JSON, retried per the policy; returns the body and the attempts used.
+    pub async fn get_json_with_retry<T: DeserializeOwned>(
+        &self,
+        url: &str,
+    ) -> Result<Fetched<T>, PlatformError> {
+        run_with_retry(&self.policy, &self.sleeper, |_| self.get_json_once(url)).await
+    }
+
+    fn too_big(&self, url: &str) -> PlatformError {
+        PlatformError::new(
+            self.platform.clone(),
+            ErrorClass::Malformed,
+            format!(
+                "GET {url} returned a body larger than {} bytes",
+                self.max_body_bytes
+            ),
+        )
+    }
+
+    fn transport_error(&self, e: &reqwest::Error, url: &str) -> PlatformError {
+        let class = if e.is_builder() {
+            ErrorClass::BadRequest
+        } else if e.is_decode() {
+            ErrorClass::Malformed
+        } else {
+            // connect, timeout, reset, body cut short
+            ErrorClass::Network
+        };
+        let what = if e.is_timeout() {
+            "timed out"
+        } else if e.is_connect() {
+            "could not connect"
+        } else {
+            "failed"
+        };
+        PlatformError::new(
+            self.platform.clone(),
+            class,
+            format!("GET {url} {what}: {}", error_chain(e)),
+        )
+    }
+}
+
+/// An error and its sources on one line.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(inner) = src {
+        let msg = inner.to_string();
+        if !s.contains(&msg) {
+            s.push_str(": ");
+            s.push_str(&msg);
+        }
+        src = inner.source();
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_are_classified_as_the_product_says() {
+        assert_eq!(classify_status(200), None);
+        assert_eq!(classify_status(304), None);
+        assert_eq!(classify_status(429), Some(ErrorClass::RateLimit));
+        assert_eq!(classify_status(500), Some(ErrorClass::Server));
+        assert_eq!(classify_status(503), Some(ErrorClass::Server));
+        assert_eq!(classify_status(401), Some(ErrorClass::Auth));
+        assert_eq!(classify_status(403), Some(ErrorClass::Auth));
+        assert_eq!(classify_status(404), Some(ErrorClass::NotFound));
+        assert_eq!(classify_status(400), Some(ErrorClass::BadRequest));
+        assert_eq!(classify_status(422), Some(ErrorClass::BadRequest));
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_http_dates() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777); // 1994-11-06 08:49:37 GMT
+        assert_eq!(
+            parse_retry_after("120", now),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:50:07 GMT", now),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:00:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+    }
+
+    #[test]
+    fn ceilings_double_from_the_base_up_to_the_cap() {
+        let p = RetryPolicy::default();
+        let secs = |c, a| p.ceiling(c, a).as_secs();
+        assert_eq!(
+            [1, 2, 3, 4].map(|a| secs(ErrorClass::RateLimit, a)),
+            [30, 60, 60, 60]
+        );
+        assert_eq!([1, 2].map(|a| secs(ErrorClass::Network, a)), [2, 4]);
+        assert_eq!([1, 2].map(|a| secs(ErrorClass::Server, a)), [5, 10]);
+        assert_eq!(p.class(ErrorClass::RateLimit).max_attempts, 5);
+        assert_eq!(p.class(ErrorClass::Network).max_attempts, 3);
+        assert_eq!(p.class(ErrorClass::Server).max_attempts, 3);
+        for c in [
+            ErrorClass::Auth,
+            ErrorClass::NotFound,
+            ErrorClass::BadRequest,
+            ErrorClass::Malformed,
+        ] {
+            assert_eq!(p.class(c).max_attempts, 1, "{c} must not be retried");
+        }
+    }
+
+    #[test]
+    fn jitter_stays_under_the_ceiling_and_retry_after_is_a_floor() {
+        let p = RetryPolicy::default();
+        let mut rng = rand::rng();
+        let err = PlatformError::new("x", ErrorClass::Server, "boom");
+        for _ in 0..200 {
+            match p.next_step(&err, 2, &mut rng) {
+                RetryStep::Wait(w) => assert!(w <= Duration::from_secs(10), "{w:?}"),
+                RetryStep::GiveUp => panic!("attempt 2 of 3 must retry"),
+            }
+        }
+        assert_eq!(p.next_step(&err, 3, &mut rng), RetryStep::GiveUp);
+        let limited = PlatformError::new("x", ErrorClass::RateLimit, "slow down")
+            .with_retry_after(Some(Duration::from_secs(45)));
+        for _ in 0..200 {
+            match p.next_step(&limited, 1, &mut rng) {
+                // ceiling 30 s < Retry-After 45 s: the floor wins every time
+                RetryStep::Wait(w) => assert_eq!(w, Duration::from_secs(45)),
+                RetryStep::GiveUp => panic!("must retry"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_retry_after_longer_than_max_wait_is_not_slept() {
+        let p = RetryPolicy::default();
+        let err = PlatformError::new("spotify", ErrorClass::RateLimit, "HTTP 429")
+            .with_retry_after(Some(Duration::from_secs(61)));
+        assert_eq!(p.next_step(&err, 1, &mut rand::rng()), RetryStep::GiveUp);
+        let p = p.with_max_wait(Duration::from_secs(3600));
+        assert!(matches!(
+            p.next_step(&err, 1, &mut rand::rng()),
+            RetryStep::Wait(w) if w >= Duration::from_secs(61)
+        ));
+    }
+
+    #[test]
+    fn final_classes_give_up_at_once() {
+        let p = RetryPolicy::default();
+        for c in [
+            ErrorClass::Auth,
+            ErrorClass::NotFound,
+            ErrorClass::BadRequest,
+            ErrorClass::Malformed,
+        ] {
+            let err = PlatformError::new("x", c, "no");
+            assert!(err.is_final());
+            assert_eq!(p.next_step(&err, 1, &mut rand::rng()), RetryStep::GiveUp);
+        }
+    }
+
+    #[test]
+    fn errors_read_as_sentences() {
+        let mut e = PlatformError::new("deezer", ErrorClass::RateLimit, "HTTP 429 for GET /x")
+            .with_retry_after(Some(Duration::from_secs(30)));
+        e.attempts = 5;
+        assert_eq!(
+            e.to_string(),
+            "deezer is rate limiting us: HTTP 429 for GET /x (it asked us to wait 30 s) after 5 attempts"
+        );
+    }
+
+    /// The whole product schedule on a paused clock: 4 waits for 5 rate-limit attempts,
+    /// each between its Retry-After floor and the capped ceiling.
+    #[tokio::test(start_paused = true)]
+    async fn paused_clock_sees_the_rate_limit_schedule() {
+        let policy = RetryPolicy {
+            jitter: false,
+            ..RetryPolicy::default()
+        };
+        let start = tokio::time::Instant::now();
+        let mut stamps = Vec::new();
+        let res: Result<Fetched<()>, _> = run_with_retry(&policy, &Sleeper::tokio(), |_| {
+            stamps.push(start.elapsed().as_secs());
+            async {
+                Err(PlatformError::new("mb", ErrorClass::RateLimit, "429")
+                    .with_retry_after(Some(Duration::from_secs(1))))
+            }
+        })
+        .await;
+        let err = res.unwrap_err();
+        assert_eq!(err.attempts, 5);
+        assert_eq!(err.class, ErrorClass::RateLimit);
+        // waits 30, 60, 60, 60 (cap) without jitter
+        assert_eq!(stamps, vec![0, 30, 90, 150, 210]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn paused_clock_network_then_success() {
+        let policy = RetryPolicy {
+            jitter: false,
+            ..RetryPolicy::default()
+        };
+        let start = tokio::time::Instant::now();
+        let res = run_with_retry(&policy, &Sleeper::tokio(), |attempt| async move {
+            if attempt < 3 {
+                Err(PlatformError::new("mb", ErrorClass::Network, "reset"))
+            } else {
+                Ok(attempt)
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!(
+            res,
+            Fetched {
+                body: 3,
+                attempts: 3
+            }
+        );
+        assert_eq!(start.elapsed(), Duration::from_secs(2 + 4));
+    }
+}

@@ -1,0 +1,875 @@
+//! A local HTTP server standing in for MusicBrainz and Deezer, serving ONLY real recorded
+//! payloads read in place from the reference kit (`<kit>/fixtures/{musicbrainz,deezer}`),
+//! byte for byte. Where the kit has no recording for an answer, the server sends the
+//! platform's documented "nothing here" shape (see each route), never an invented track.
+//!
+//! Routes (the paths the platform clients call):
+//! - MusicBrainz: `GET /ws/2/recording/{mbid}` (the lookup fixture with that id, else 404
+//!   with MusicBrainz's documented error body), `GET /ws/2/recording?query=` (the one
+//!   recorded JSON recording search, for every query), `GET /ws/2/isrc/{isrc}` (404: the kit
+//!   has no ISRC lookup), `GET /ws/2/release/{id}`, `GET /ws/2/release?query=`.
+//! - Deezer: `GET /track/{id}`, `GET /track/isrc:{ISRC}` (fixture, else the real
+//!   `error_track_not_found.json` with HTTP 200, as Deezer does), `GET /search/track` and
+//!   `GET /search` (the recorded search whose tracks best contain the query's words, else
+//!   an empty page), `GET /album/{id}`, `GET /playlist/{id}`, `GET /playlist/{id}/tracks`.
+//! - Control: `GET /__stats` (requests per route family), `POST /__faults`
+//!   (`{"status":500|429,"count":N,"retry_after":S}`: the next N platform requests get that
+//!   status with an empty body and, when given, a `Retry-After` header; `count: 0` clears).
+
+use axum::Json;
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path as UrlPath, Query, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use tokio::task::JoinHandle;
+
+/// Why the fixture server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum FixtureError {
+    /// The kit directory lacks a platform folder or a required payload.
+    #[error("fixture kit at {path} is incomplete: {what}")]
+    Incomplete {
+        /// Where we looked.
+        path: PathBuf,
+        /// What is missing.
+        what: String,
+    },
+    /// A payload could not be read.
+    #[error("could not read fixture {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A payload is not the JSON its name says.
+    #[error("fixture {path} is not valid JSON: {source}")]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// The parse error.
+        source: serde_json::Error,
+    },
+    /// The listening socket could not be bound.
+    #[error("could not listen on {addr}: {source}")]
+    Bind {
+        /// Requested address.
+        addr: SocketAddr,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+/// MusicBrainz's 404 body. Shape from the MusicBrainz ws/2 documentation (the kit has no
+/// recorded error answer).
+const MB_NOT_FOUND: &str = r#"{"error":"Not Found","help":"For usage, please see: https://musicbrainz.org/development/mmd"}"#;
+
+/// An empty Deezer search page. Shape from Deezer's API docs (`data` + `total`); the kit
+/// has no recorded empty search (gap).
+const DEEZER_EMPTY_SEARCH: &str = r#"{"data":[],"total":0}"#;
+
+/// One recorded payload, kept as the exact bytes of its file.
+#[derive(Debug, Clone)]
+struct Payload {
+    file: String,
+    bytes: Bytes,
+}
+
+/// A recorded Deezer search with the words of its tracks, for query matching.
+#[derive(Debug, Clone)]
+struct RecordedSearch {
+    payload: Payload,
+    /// Per track: words of its title, artist name and album title.
+    tracks: Vec<HashSet<String>>,
+    /// Recorded from `/search/track` (advanced search) rather than `/search`.
+    advanced: bool,
+}
+
+/// Everything the server can answer, indexed at start.
+#[derive(Debug, Default)]
+struct Fixtures {
+    mb_recordings: HashMap<String, Payload>,
+    mb_releases: HashMap<String, Payload>,
+    mb_recording_search: Option<Payload>,
+    mb_release_search: Option<Payload>,
+    dz_tracks: HashMap<String, Payload>,
+    dz_isrc: HashMap<String, Payload>,
+    dz_albums: HashMap<String, Payload>,
+    dz_playlists: HashMap<String, Payload>,
+    dz_playlist_tracks: HashMap<String, Payload>,
+    dz_searches: Vec<RecordedSearch>,
+    dz_no_data: Option<Payload>,
+}
+
+/// An injected failure for the next `remaining` platform requests.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Fault {
+    /// HTTP status to answer (e.g. 500 or 429).
+    pub status: u16,
+    /// How many requests get it.
+    pub count: u32,
+    /// `Retry-After` seconds to send, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
+}
+
+/// Request counts, as `GET /__stats` returns them.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Stats {
+    /// Platform requests received (control routes excluded).
+    pub total: u64,
+    /// Requests per route family ("musicbrainz.recording_search", "deezer.track", ...).
+    pub routes: BTreeMap<String, u64>,
+    /// Requests answered by an injected fault.
+    pub faults_served: u64,
+}
+
+#[derive(Debug)]
+struct AppState {
+    fx: Fixtures,
+    stats: Mutex<Stats>,
+    fault: Mutex<Option<Fault>>,
+}
+
+/// A running fixture server.
+#[derive(Debug)]
+pub struct FixtureServer {
+    addr: SocketAddr,
+    handle: JoinHandle<()>,
+    state: Arc<AppState>,
+}
+
+impl FixtureServer {
+    /// The bound address (the real port when asked for port 0).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`, to put in `CRATEDIGGER__PLATFORMS__*__BASE_URL`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Request counts so far.
+    pub fn stats(&self) -> Stats {
+        self.state
+            .stats
+            .lock()
+            .map(|s| s.clone())
+            .unwrap_or_default()
+    }
+
+    /// Makes the next `fault.count` platform requests fail with `fault.status`.
+    pub fn inject(&self, fault: Fault) {
+        set_fault(&self.state, fault);
+    }
+
+    /// Stops serving.
+    pub fn shutdown(self) {
+        self.handle.abort();
+    }
+
+    /// The serving task (await it to serve until the process is killed).
+    pub fn into_handle(self) -> JoinHandle<()> {
+        self.handle
+    }
+}
+
+/// Loads the kit's MusicBrainz and Deezer payloads and serves them on `addr`
+/// (`127.0.0.1:0` picks a free port; see [`FixtureServer::addr`]).
+pub async fn serve(kit: PathBuf, addr: SocketAddr) -> Result<FixtureServer, FixtureError> {
+    let state = Arc::new(AppState {
+        fx: load(&kit)?,
+        stats: Mutex::new(Stats::default()),
+        fault: Mutex::new(None),
+    });
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| FixtureError::Bind { addr, source })?;
+    let bound = listener
+        .local_addr()
+        .map_err(|source| FixtureError::Bind { addr, source })?;
+    let app = router(state.clone());
+    let handle = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "fixture server stopped");
+        }
+    });
+    tracing::info!(addr = %bound, kit = %kit.display(), "fixture server listening");
+    Ok(FixtureServer {
+        addr: bound,
+        handle,
+        state,
+    })
+}
+
+fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/ws/2/recording", get(mb_recording_search))
+        .route("/ws/2/recording/", get(mb_recording_search))
+        .route("/ws/2/recording/{mbid}", get(mb_recording))
+        .route("/ws/2/release", get(mb_release_search))
+        .route("/ws/2/release/", get(mb_release_search))
+        .route("/ws/2/release/{mbid}", get(mb_release))
+        .route("/ws/2/isrc/{isrc}", get(mb_isrc))
+        .route("/track/{id}", get(dz_track))
+        .route("/search", get(dz_search))
+        .route("/search/track", get(dz_search))
+        .route("/album/{id}", get(dz_album))
+        .route("/playlist/{id}", get(dz_playlist))
+        .route("/playlist/{id}/tracks", get(dz_playlist_tracks))
+        .route("/__stats", get(stats))
+        .route("/__faults", post(faults))
+        .fallback(|| async { StatusCode::NOT_FOUND })
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            count_and_fault,
+        ))
+        .with_state(state)
+}
+
+// ---------- loading ----------
+
+fn read(path: &Path) -> Result<Bytes, FixtureError> {
+    std::fs::read(path)
+        .map(Bytes::from)
+        .map_err(|source| FixtureError::Read {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
+fn parse(path: &Path, bytes: &[u8]) -> Result<serde_json::Value, FixtureError> {
+    serde_json::from_slice(bytes).map_err(|source| FixtureError::Json {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// JSON files of a platform folder, sorted by name (deterministic choices).
+fn json_files(dir: &Path) -> Result<Vec<(String, PathBuf)>, FixtureError> {
+    let entries = std::fs::read_dir(dir).map_err(|source| FixtureError::Read {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut out: Vec<(String, PathBuf)> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .filter_map(|p| Some((p.file_name()?.to_str()?.to_string(), p)))
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+fn load(kit: &Path) -> Result<Fixtures, FixtureError> {
+    let fixtures = kit.join("fixtures");
+    let mb_dir = fixtures.join("musicbrainz");
+    let dz_dir = fixtures.join("deezer");
+    for dir in [&mb_dir, &dz_dir] {
+        if !dir.is_dir() {
+            return Err(FixtureError::Incomplete {
+                path: kit.to_path_buf(),
+                what: format!("no directory {}", dir.display()),
+            });
+        }
+    }
+    let mut fx = Fixtures::default();
+
+    for (name, path) in json_files(&mb_dir)? {
+        let bytes = read(&path)?;
+        let payload = Payload {
+            file: name.clone(),
+            bytes: bytes.clone(),
+        };
+        if name.starts_with("recording_search") {
+            fx.mb_recording_search = Some(payload);
+        } else if name.starts_with("release_search") {
+            fx.mb_release_search = Some(payload);
+        } else if name.starts_with("recording_lookup") || name.starts_with("release_lookup") {
+            let json = parse(&path, &bytes)?;
+            let Some(id) = json.get("id").and_then(|v| v.as_str()) else {
+                continue;
+            };
+            let map = if name.starts_with("recording") {
+                &mut fx.mb_recordings
+            } else {
+                &mut fx.mb_releases
+            };
+            map.insert(id.to_ascii_lowercase(), payload);
+        }
+    }
+
+    for (name, path) in json_files(&dz_dir)? {
+        let bytes = read(&path)?;
+        let payload = Payload {
+            file: name.clone(),
+            bytes: bytes.clone(),
+        };
+        let stem = name.trim_end_matches(".json");
+        if name.starts_with("error_track_not_found") {
+            fx.dz_no_data = Some(payload);
+        } else if let Some(id) = stem.strip_prefix("track_") {
+            let json = parse(&path, &bytes)?;
+            if let Some(isrc) = json.get("isrc").and_then(|v| v.as_str()) {
+                fx.dz_isrc
+                    .insert(isrc.to_ascii_uppercase(), payload.clone());
+            }
+            fx.dz_tracks.insert(id.to_string(), payload);
+        } else if let Some(id) = stem.strip_prefix("album_") {
+            fx.dz_albums.insert(id.to_string(), payload);
+        } else if let Some(rest) = stem.strip_prefix("playlist_") {
+            match rest.strip_suffix("_tracks") {
+                Some(id) => fx.dz_playlist_tracks.insert(id.to_string(), payload),
+                None => fx.dz_playlists.insert(rest.to_string(), payload),
+            };
+        } else if name.starts_with("search") {
+            let json = parse(&path, &bytes)?;
+            let tracks = json
+                .get("data")
+                .and_then(|d| d.as_array())
+                .map(|items| items.iter().map(track_words).collect())
+                .unwrap_or_default();
+            fx.dz_searches.push(RecordedSearch {
+                payload,
+                tracks,
+                advanced: name.starts_with("search-track"),
+            });
+        }
+    }
+
+    if fx.dz_no_data.is_none() {
+        return Err(FixtureError::Incomplete {
+            path: kit.to_path_buf(),
+            what: "fixtures/deezer/error_track_not_found.json is missing".into(),
+        });
+    }
+    if fx.mb_recording_search.is_none() {
+        return Err(FixtureError::Incomplete {
+            path: kit.to_path_buf(),
+            what: "no fixtures/musicbrainz/recording_search_*.json".into(),
+        });
+    }
+    Ok(fx)
+}
+
+/// Lower-case alphanumeric words of `s`.
+fn words(s: &str) -> impl Iterator<Item = String> + '_ {
+    s.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| w.to_lowercase())
+}
+
+fn track_words(track: &serde_json::Value) -> HashSet<String> {
+    let fields = [
+        track.get("title"),
+        track.get("artist").and_then(|a| a.get("name")),
+        track.get("album").and_then(|a| a.get("title")),
+    ];
+    fields
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str())
+        .flat_map(|s| words(s).collect::<Vec<_>>())
+        .collect()
+}
+
+/// Words of a Deezer query that identify a track: field prefixes (`artist:`), quotes and
+/// filler words removed.
+fn query_words(q: &str) -> Vec<String> {
+    const FIELDS: [&str; 8] = [
+        "artist:", "track:", "album:", "label:", "dur_min:", "dur_max:", "bpm_min:", "bpm_max:",
+    ];
+    const FILLER: [&str; 8] = ["the", "a", "an", "and", "of", "feat", "ft", "featuring"];
+    let mut q = q.to_lowercase();
+    for f in FIELDS {
+        q = q.replace(f, " ");
+    }
+    let mut out: Vec<String> = Vec::new();
+    for w in words(&q) {
+        if !FILLER.contains(&w.as_str()) && !out.contains(&w) {
+            out.push(w);
+        }
+    }
+    out
+}
+
+// ---------- middleware and control routes ----------
+
+/// Route family of a platform path, for `/__stats`.
+fn family(path: &str) -> &'static str {
+    let p = path.trim_end_matches('/');
+    if p == "/ws/2/recording" {
+        "musicbrainz.recording_search"
+    } else if p.starts_with("/ws/2/recording/") {
+        "musicbrainz.recording"
+    } else if p == "/ws/2/release" {
+        "musicbrainz.release_search"
+    } else if p.starts_with("/ws/2/release/") {
+        "musicbrainz.release"
+    } else if p.starts_with("/ws/2/isrc/") {
+        "musicbrainz.isrc"
+    } else if p.starts_with("/track/isrc:") {
+        "deezer.isrc"
+    } else if p.starts_with("/track/") {
+        "deezer.track"
+    } else if p == "/search" || p.starts_with("/search/") {
+        "deezer.search"
+    } else if p.starts_with("/album/") {
+        "deezer.album"
+    } else if p.starts_with("/playlist/") {
+        "deezer.playlist"
+    } else {
+        "unknown"
+    }
+}
+
+async fn count_and_fault(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_string();
+    if path.starts_with("/__") {
+        return next.run(req).await;
+    }
+    if let Ok(mut stats) = state.stats.lock() {
+        stats.total += 1;
+        *stats.routes.entry(family(&path).to_string()).or_default() += 1;
+    }
+    let fault = state.fault.lock().ok().and_then(|mut slot| {
+        let f = slot.as_mut()?;
+        if f.count == 0 {
+            *slot = None;
+            return None;
+        }
+        f.count -= 1;
+        let served = *f;
+        if f.count == 0 {
+            *slot = None;
+        }
+        Some(served)
+    });
+    if let Some(f) = fault {
+        if let Ok(mut stats) = state.stats.lock() {
+            stats.faults_served += 1;
+        }
+        let status = StatusCode::from_u16(f.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut resp = Response::new(Body::empty());
+        *resp.status_mut() = status;
+        if let Some(secs) = f.retry_after {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        return resp;
+    }
+    next.run(req).await
+}
+
+fn set_fault(state: &AppState, fault: Fault) {
+    if let Ok(mut slot) = state.fault.lock() {
+        *slot = (fault.count > 0).then_some(fault);
+    }
+}
+
+async fn stats(State(state): State<Arc<AppState>>) -> Json<Stats> {
+    Json(state.stats.lock().map(|s| s.clone()).unwrap_or_default())
+}
+
+async fn faults(State(state): State<Arc<AppState>>, Json(fault): Json<Fault>) -> Response {
+    if !(100..=599).contains(&fault.status) {
+        return (
+            StatusCode::BAD_REQUEST,
+            format!("status {} is not an HTTP status", fault.status),
+        )
+            .into_response();
+    }
+    set_fault(&state, fault);
+    Json(fault).into_response()
+}
+
+// ---------- platform routes ----------
+
+/// The exact bytes of a payload, as JSON.
+fn json_bytes(status: StatusCode, bytes: Bytes) -> Response {
+    let mut resp = Response::new(Body::from(bytes));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    resp
+}
+
+fn serve_payload(p: &Payload) -> Response {
+    tracing::debug!(file = %p.file, "serving fixture");
+    json_bytes(StatusCode::OK, p.bytes.clone())
+}
+
+fn mb_not_found() -> Response {
+    json_bytes(
+        StatusCode::NOT_FOUND,
+        Bytes::from_static(MB_NOT_FOUND.as_bytes()),
+    )
+}
+
+/// Deezer's real "no data" error object, with HTTP 200 as Deezer sends it.
+fn dz_no_data(state: &AppState) -> Response {
+    match &state.fx.dz_no_data {
+        Some(p) => serve_payload(p),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+async fn mb_recording(State(s): State<Arc<AppState>>, UrlPath(mbid): UrlPath<String>) -> Response {
+    match s.fx.mb_recordings.get(&mbid.to_ascii_lowercase()) {
+        Some(p) => serve_payload(p),
+        None => mb_not_found(),
+    }
+}
+
+/// The kit's only JSON recording search (Fleetwood Mac) answers every query; the matcher
+/// downstream rejects the hits that do not fit the wanted track.
+async fn mb_recording_search(State(s): State<Arc<AppState>>) -> Response {
+    match &s.fx.mb_recording_search {
+        Some(p) => serve_payload(p),
+        None => mb_not_found(),
+    }
+}
+
+async fn mb_release(State(s): State<Arc<AppState>>, UrlPath(mbid): UrlPath<String>) -> Response {
+    match s.fx.mb_releases.get(&mbid.to_ascii_lowercase()) {
+        Some(p) => serve_payload(p),
+        None => mb_not_found(),
+    }
+}
+
+async fn mb_release_search(State(s): State<Arc<AppState>>) -> Response {
+    match &s.fx.mb_release_search {
+        Some(p) => serve_payload(p),
+        None => mb_not_found(),
+    }
+}
+
+/// The kit has no recorded ISRC lookup (gap): every ISRC is unknown (404), as MusicBrainz
+/// answers for an ISRC it does not know.
+async fn mb_isrc(UrlPath(_isrc): UrlPath<String>) -> Response {
+    mb_not_found()
+}
+
+async fn dz_track(State(s): State<Arc<AppState>>, UrlPath(id): UrlPath<String>) -> Response {
+    let found = match id.strip_prefix("isrc:") {
+        Some(isrc) => s.fx.dz_isrc.get(&isrc.to_ascii_uppercase()),
+        None => s.fx.dz_tracks.get(&id),
+    };
+    match found {
+        Some(p) => serve_payload(p),
+        None => dz_no_data(&s),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct SearchParams {
+    #[serde(default)]
+    q: String,
+}
+
+async fn dz_search(
+    State(s): State<Arc<AppState>>,
+    Query(params): Query<SearchParams>,
+    req_uri: axum::http::Uri,
+) -> Response {
+    let advanced = req_uri.path().trim_end_matches('/') == "/search/track";
+    match best_search(&s.fx.dz_searches, &params.q, advanced) {
+        Some(p) => serve_payload(p),
+        None => json_bytes(
+            StatusCode::OK,
+            Bytes::from_static(DEEZER_EMPTY_SEARCH.as_bytes()),
+        ),
+    }
+}
+
+/// The recorded search whose best track contains the most query words; at least half of
+/// them (and one) must be found. Ties go to the payload recorded from the same endpoint,
+/// then to file-name order.
+fn best_search<'a>(searches: &'a [RecordedSearch], q: &str, advanced: bool) -> Option<&'a Payload> {
+    let wanted = query_words(q);
+    if wanted.is_empty() {
+        return None;
+    }
+    let need = wanted.len().div_ceil(2).max(1);
+    searches
+        .iter()
+        .map(|s| {
+            let score = s
+                .tracks
+                .iter()
+                .map(|t| wanted.iter().filter(|w| t.contains(*w)).count())
+                .max()
+                .unwrap_or(0);
+            (score, s.advanced == advanced, s)
+        })
+        .filter(|(score, _, _)| *score >= need)
+        // max_by_key keeps the last maximum; iterate reversed so file order wins ties
+        .rev()
+        .max_by_key(|(score, same_endpoint, _)| (*score, *same_endpoint))
+        .map(|(_, _, s)| &s.payload)
+}
+
+async fn dz_album(State(s): State<Arc<AppState>>, UrlPath(id): UrlPath<String>) -> Response {
+    match s.fx.dz_albums.get(&id) {
+        Some(p) => serve_payload(p),
+        None => dz_no_data(&s),
+    }
+}
+
+async fn dz_playlist(State(s): State<Arc<AppState>>, UrlPath(id): UrlPath<String>) -> Response {
+    match s.fx.dz_playlists.get(&id) {
+        Some(p) => serve_payload(p),
+        None => dz_no_data(&s),
+    }
+}
+
+/// Only the first page of a playlist's tracks is recorded; it answers every `index`
+/// (clients stop when a page adds nothing new).
+async fn dz_playlist_tracks(
+    State(s): State<Arc<AppState>>,
+    UrlPath(id): UrlPath<String>,
+) -> Response {
+    match s.fx.dz_playlist_tracks.get(&id) {
+        Some(p) => serve_payload(p),
+        None => dz_no_data(&s),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kit::kit_dir;
+
+    async fn start() -> (FixtureServer, PathBuf) {
+        let kit = kit_dir();
+        let server = serve(kit.clone(), "127.0.0.1:0".parse().unwrap())
+            .await
+            .expect("fixture server starts");
+        (server, kit)
+    }
+
+    async fn get(server: &FixtureServer, path: &str) -> (u16, String, Vec<u8>) {
+        let resp = reqwest::get(format!("{}{}", server.base_url(), path))
+            .await
+            .expect("request");
+        let status = resp.status().as_u16();
+        let ct = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        (status, ct, resp.bytes().await.unwrap().to_vec())
+    }
+
+    fn kit_file(kit: &Path, rel: &str) -> Vec<u8> {
+        std::fs::read(kit.join("fixtures").join(rel)).unwrap()
+    }
+
+    #[tokio::test]
+    async fn musicbrainz_lookups_serve_the_recorded_bytes() {
+        let (server, kit) = start().await;
+        let (status, ct, body) = get(
+            &server,
+            "/ws/2/recording/ab80a174-1b7d-41c8-bddb-5edfd849d512?fmt=json",
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert!(ct.starts_with("application/json"), "{ct}");
+        assert_eq!(
+            body,
+            kit_file(
+                &kit,
+                "musicbrainz/recording_lookup_ab80a174_inc-isrcs-artist-credits-releases.json"
+            )
+        );
+        let (status, _, body) = get(
+            &server,
+            "/ws/2/release/58558cec-d9f1-40e4-a857-f7af88883c12?fmt=json",
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            body,
+            kit_file(
+                &kit,
+                "musicbrainz/release_lookup_58558cec_heroes_inc-recordings-labels.json"
+            )
+        );
+        let (status, _, body) = get(
+            &server,
+            "/ws/2/recording/00000000-0000-0000-0000-000000000000",
+        )
+        .await;
+        assert_eq!(status, 404);
+        let err: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(err["error"], "Not Found");
+    }
+
+    #[tokio::test]
+    async fn musicbrainz_search_answers_every_query_and_isrc_is_a_gap() {
+        let (server, kit) = start().await;
+        let search = kit_file(
+            &kit,
+            "musicbrainz/recording_search_query-artist-fleetwood-mac_limit-100.json",
+        );
+        for q in [
+            "artist:%22Bicep%22%20AND%20recording:%22Glue%22",
+            "anything",
+        ] {
+            let (status, _, body) =
+                get(&server, &format!("/ws/2/recording?query={q}&fmt=json")).await;
+            assert_eq!(status, 200);
+            assert_eq!(body, search);
+        }
+        let (status, _, _) = get(&server, "/ws/2/isrc/GBAYE1000004?fmt=json").await;
+        assert_eq!(status, 404);
+        let stats = server.stats();
+        assert_eq!(stats.routes["musicbrainz.recording_search"], 2);
+        assert_eq!(stats.routes["musicbrainz.isrc"], 1);
+    }
+
+    #[tokio::test]
+    async fn deezer_tracks_by_id_and_isrc_or_the_real_error_object() {
+        let (server, kit) = start().await;
+        let track = kit_file(&kit, "deezer/track_3135556.json");
+        let no_data = kit_file(&kit, "deezer/error_track_not_found.json");
+        assert_eq!(get(&server, "/track/3135556").await.2, track);
+        assert_eq!(get(&server, "/track/isrc:GBDUW0000059").await.2, track);
+        assert_eq!(get(&server, "/track/isrc:gbduw0000059").await.2, track);
+        let (status, _, body) = get(&server, "/track/-1").await;
+        assert_eq!((status, body), (200, no_data.clone()));
+        let (status, _, body) = get(&server, "/track/isrc:XXXXX0000000").await;
+        assert_eq!((status, body), (200, no_data.clone()));
+        assert_eq!(
+            get(&server, "/album/302127").await.2,
+            kit_file(&kit, "deezer/album_302127.json")
+        );
+        assert_eq!(get(&server, "/album/1").await.2, no_data);
+        assert_eq!(
+            get(&server, "/playlist/908622995").await.2,
+            kit_file(&kit, "deezer/playlist_908622995.json")
+        );
+        assert_eq!(
+            get(&server, "/playlist/9200461/tracks?index=25").await.2,
+            kit_file(&kit, "deezer/playlist_9200461_tracks.json")
+        );
+        let stats = server.stats();
+        assert_eq!(stats.routes["deezer.isrc"], 3);
+        assert_eq!(stats.routes["deezer.track"], 2);
+    }
+
+    #[tokio::test]
+    async fn deezer_search_picks_the_best_recorded_page_or_an_empty_one() {
+        let (server, kit) = start().await;
+        let joke = kit_file(
+            &kit,
+            "deezer/search-track_artist-lou-doillon_track-joke.json",
+        );
+        let (_, _, body) = get(
+            &server,
+            "/search/track?q=artist%3A%22Lou%20Doillon%22%20track%3A%22Joke%22&limit=25",
+        )
+        .await;
+        assert_eq!(body, joke);
+        let (_, _, body) = get(&server, "/search?q=Billy+Jean").await;
+        assert_eq!(
+            body,
+            kit_file(&kit, "deezer/search_q-billy-jean_limit-2.json")
+        );
+        let (_, _, body) = get(&server, "/search?q=Soliloquy").await;
+        assert_eq!(body, kit_file(&kit, "deezer/search_q-soliloquy.json"));
+        let (status, _, body) = get(
+            &server,
+            "/search/track?q=artist%3A%22Bicep%22%20track%3A%22Glue%22",
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(body, DEEZER_EMPTY_SEARCH.as_bytes());
+        assert_eq!(
+            get(&server, "/search/track").await.2,
+            DEEZER_EMPTY_SEARCH.as_bytes()
+        );
+    }
+
+    #[tokio::test]
+    async fn faults_apply_to_the_next_requests_only() {
+        let (server, kit) = start().await;
+        let client = reqwest::Client::new();
+        let resp = client
+            .post(format!("{}/__faults", server.base_url()))
+            .json(&serde_json::json!({"status": 429, "count": 2, "retry_after": 7}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 200);
+        for _ in 0..2 {
+            let resp = reqwest::get(format!("{}/track/3135556", server.base_url()))
+                .await
+                .unwrap();
+            assert_eq!(resp.status().as_u16(), 429);
+            assert_eq!(resp.headers()["retry-after"], "7");
+        }
+        assert_eq!(
+            get(&server, "/track/3135556").await.2,
+            kit_file(&kit, "deezer/track_3135556.json")
+        );
+        server.inject(Fault {
+            status: 500,
+            count: 1,
+            retry_after: None,
+        });
+        assert_eq!(get(&server, "/ws/2/recording?query=x").await.0, 500);
+        assert_eq!(get(&server, "/ws/2/recording?query=x").await.0, 200);
+
+        let stats: Stats = reqwest::get(format!("{}/__stats", server.base_url()))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(stats.total, 5);
+        assert_eq!(stats.faults_served, 3);
+        assert_eq!(stats.routes["deezer.track"], 3);
+        let bad = client
+            .post(format!("{}/__faults", server.base_url()))
+            .json(&serde_json::json!({"status": 42, "count": 1}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(bad.status().as_u16(), 400);
+    }
+
+    #[tokio::test]
+    async fn an_incomplete_kit_is_refused_with_its_path() {
+        let err = serve(
+            PathBuf::from("/nonexistent-kit"),
+            "127.0.0.1:0".parse().unwrap(),
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("/nonexistent-kit"), "{err}");
+    }
+
+    #[test]
+    fn query_words_drop_fields_quotes_and_filler() {
+        assert_eq!(
+            query_words(r#"artist:"The Notwist" track:"This Room (Four Tet remix)""#),
+            vec!["notwist", "this", "room", "four", "tet", "remix"]
+        );
+        assert_eq!(family("/track/isrc:X"), "deezer.isrc");
+        assert_eq!(family("/ws/2/recording/"), "musicbrainz.recording_search");
+    }
+}

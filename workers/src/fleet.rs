@@ -1,0 +1,213 @@
+//! Wiring shared by every binary: connections, queues, and running one or more roles in a
+//! process until SIGTERM / Ctrl-C.
+
+use crate::settings::Settings;
+use cratedigger_domain::jobs::{Envelope, queues};
+use cratedigger_domain::Lane;
+use cratedigger_fleet::{JobHandler, Queue, QueueError, WorkerOptions, run_worker};
+use cratedigger_platforms::Registry;
+use cratedigger_store::Store;
+use serde::Serialize;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// A worker role: one queue, one binary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Plans research for a wanted track.
+    ResearchLead,
+    /// Queries metadata platforms.
+    MetadataScout,
+    /// The single writer.
+    Consolidator,
+}
+
+impl Role {
+    /// Every role `cratedigger up` runs.
+    pub const ALL: [Role; 3] = [Role::ResearchLead, Role::MetadataScout, Role::Consolidator];
+
+    /// Binary / metrics name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::ResearchLead => "research-lead",
+            Role::MetadataScout => "metadata-scout",
+            Role::Consolidator => "consolidator",
+        }
+    }
+
+    /// The queue the role consumes.
+    pub fn queue(self) -> &'static str {
+        match self {
+            Role::ResearchLead => queues::RESEARCH,
+            Role::MetadataScout => queues::METADATA,
+            Role::Consolidator => queues::CONSOLIDATE,
+        }
+    }
+}
+
+/// Connections and queue handles of one process. Cheap to clone.
+#[derive(Clone)]
+pub struct Fleet {
+    /// Loaded settings.
+    pub settings: Arc<Settings>,
+    /// `research` queue.
+    pub research: Queue,
+    /// `metadata` queue.
+    pub metadata: Queue,
+    /// `consolidate` queue.
+    pub consolidate: Queue,
+}
+
+impl Fleet {
+    /// Connects to Redis and builds the queue handles.
+    pub async fn connect(settings: Settings) -> anyhow::Result<Fleet> {
+        let conn = cratedigger_fleet::queue::connect(&settings.redis.url)
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot reach Redis at {} ({e}); start it or set CRATEDIGGER__REDIS__URL",
+                    settings.redis.url
+                )
+            })?;
+        let q = |name| Queue::new(conn.clone(), name, settings.queue.clone());
+        Ok(Fleet {
+            research: q(queues::RESEARCH),
+            metadata: q(queues::METADATA),
+            consolidate: q(queues::CONSOLIDATE),
+            settings: Arc::new(settings),
+        })
+    }
+
+    /// The handle of queue `name`, if it is one of ours.
+    pub fn queue(&self, name: &str) -> Option<&Queue> {
+        match name {
+            queues::RESEARCH => Some(&self.research),
+            queues::METADATA => Some(&self.metadata),
+            queues::CONSOLIDATE => Some(&self.consolidate),
+            _ => None,
+        }
+    }
+
+    /// Every queue, for depth reports.
+    pub fn all_queues(&self) -> [&Queue; 3] {
+        [&self.research, &self.metadata, &self.consolidate]
+    }
+
+    /// Connects to Postgres and applies the embedded migrations (additive only, so old and
+    /// new binaries can run side by side during a rolling upgrade).
+    pub async fn store(&self) -> anyhow::Result<Store> {
+        let url = &self.settings.database.url;
+        let store = Store::connect(url, self.settings.database.max_connections)
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot reach PostgreSQL ({e}); check CRATEDIGGER__DATABASE__URL"
+                )
+            })?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// The metadata platforms enabled by configuration; one log line per disabled one.
+    pub fn registry(&self) -> Registry {
+        let registry = Registry::from_config(&self.settings.platforms);
+        for d in registry.disabled() {
+            tracing::warn!(platform = %d.id, reason = %d.reason, "platform disabled");
+        }
+        registry
+    }
+}
+
+/// Pushes one job, wrapped in its envelope, onto `queue`.
+pub async fn enqueue<T: Serialize>(
+    queue: &Queue,
+    lane: Lane,
+    envelope: &Envelope<T>,
+) -> Result<bool, QueueError> {
+    let payload = serde_json::to_vec(envelope).unwrap_or_default();
+    queue.push(lane, &envelope.job_id.to_string(), &payload).await
+}
+
+/// Builds the handler of a role.
+pub async fn handler_for(fleet: &Fleet, role: Role) -> anyhow::Result<Arc<dyn JobHandler>> {
+    Ok(match role {
+        Role::ResearchLead => Arc::new(crate::research_lead::ResearchLead::new(
+            fleet.clone(),
+            &fleet.registry(),
+        )),
+        Role::MetadataScout => Arc::new(crate::metadata_scout::MetadataScout::new(
+            fleet.clone(),
+            fleet.registry(),
+        )),
+        Role::Consolidator => Arc::new(crate::consolidator::Consolidator::new(
+            fleet.clone(),
+            fleet.store().await?,
+        )),
+    })
+}
+
+/// Runs `roles` in this process until `stop` turns true.
+pub async fn run_roles(fleet: &Fleet, roles: &[Role], stop: watch::Receiver<bool>) -> anyhow::Result<()> {
+    let mut runs = Vec::new();
+    for role in roles {
+        let handler = handler_for(fleet, *role).await?;
+        let queue = fleet.queue(role.queue()).expect("role queues exist").clone();
+        let mut opts = WorkerOptions::new(role.name());
+        opts.concurrency = fleet.settings.workers.concurrency.max(1);
+        opts.batch = opts.concurrency;
+        opts.idle_poll = Duration::from_millis(fleet.settings.workers.idle_poll_ms.max(10));
+        runs.push(run_worker(
+            fleet.settings.redis.url.clone(),
+            queue,
+            handler,
+            opts,
+            stop.clone(),
+        ));
+    }
+    for r in futures::future::join_all(runs).await {
+        r?;
+    }
+    Ok(())
+}
+
+/// A stop signal that turns true on SIGTERM or Ctrl-C (Kubernetes sends SIGTERM, then waits
+/// `terminationGracePeriodSeconds` while jobs in hand finish).
+pub fn stop_on_signal() -> watch::Receiver<bool> {
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .expect("SIGTERM handler can be installed");
+            tokio::select! {
+                _ = ctrl_c => {},
+                _ = term.recv() => {},
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = ctrl_c.await;
+        tracing::info!("stop requested; finishing the jobs in hand");
+        let _ = tx.send(true);
+    });
+    rx
+}
+
+/// `main` of a worker binary: settings, logs, metrics endpoint, the role until a signal.
+pub async fn worker_main(role: Role) -> anyhow::Result<()> {
+    cratedigger_fleet::telemetry::init_logging();
+    let settings = Settings::load(None)?;
+    let addr: std::net::SocketAddr = settings.workers.metrics_bind.parse().map_err(|e| {
+        anyhow::anyhow!(
+            "CRATEDIGGER__WORKERS__METRICS_BIND '{}' is not an address: {e}",
+            settings.workers.metrics_bind
+        )
+    })?;
+    let fleet = Fleet::connect(settings).await?;
+    let bound = cratedigger_fleet::telemetry::serve_ops(addr).await?;
+    tracing::info!(role = role.name(), metrics = %bound, "serving /metrics, /healthz, /readyz");
+    let stop = stop_on_signal();
+    cratedigger_fleet::telemetry::set_ready(true);
+    run_roles(&fleet, &[role], stop).await
+}
