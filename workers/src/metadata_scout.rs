@@ -61,7 +61,7 @@ async fn run_query(registry: &Registry, query: PlatformQuery) -> PlatformReport 
                     platform: id.to_string(),
                     class: e.class,
                     detail: e.to_string(),
-                    attempts: 1,
+                    attempts: e.attempts,
                 }),
                 query,
                 candidates: Vec::new(),
