@@ -87,7 +87,7 @@ struct Payload {
 #[derive(Debug, Clone)]
 struct RecordedSearch {
     payload: Payload,
-    /// Per track: words of its title, artist name and album title.
+    /// Per track: words of its title and artist name.
     tracks: Vec<HashSet<String>>,
     /// Recorded from `/search/track` (advanced search) rather than `/search`.
     advanced: bool,
@@ -137,6 +137,8 @@ struct AppState {
     fx: Fixtures,
     stats: Mutex<Stats>,
     fault: Mutex<Option<Fault>>,
+    /// Added before every platform answer, to stand in for a real platform's latency.
+    latency_ms: std::sync::atomic::AtomicU64,
 }
 
 /// A running fixture server.
@@ -172,6 +174,15 @@ impl FixtureServer {
         set_fault(&self.state, fault);
     }
 
+    /// Delays every platform answer by `latency` (a real platform is not instant; tests use
+    /// it to have jobs in flight when they kill a worker).
+    pub fn set_latency(&self, latency: std::time::Duration) {
+        self.state.latency_ms.store(
+            latency.as_millis() as u64,
+            std::sync::atomic::Ordering::SeqCst,
+        );
+    }
+
     /// Stops serving.
     pub fn shutdown(self) {
         self.handle.abort();
@@ -190,6 +201,7 @@ pub async fn serve(kit: PathBuf, addr: SocketAddr) -> Result<FixtureServer, Fixt
         fx: load(&kit)?,
         stats: Mutex::new(Stats::default()),
         fault: Mutex::new(None),
+        latency_ms: std::sync::atomic::AtomicU64::new(0),
     });
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -369,10 +381,11 @@ fn words(s: &str) -> impl Iterator<Item = String> + '_ {
 }
 
 fn track_words(track: &serde_json::Value) -> HashSet<String> {
+    // Title and artist only: album words would let "The joke" (album "Soliloquy") answer a
+    // search for the track "Soliloquy", which Deezer would not do.
     let fields = [
         track.get("title"),
         track.get("artist").and_then(|a| a.get("name")),
-        track.get("album").and_then(|a| a.get("title")),
     ];
     fields
         .into_iter()
@@ -436,6 +449,10 @@ async fn count_and_fault(State(state): State<Arc<AppState>>, req: Request, next:
     let path = req.uri().path().to_string();
     if path.starts_with("/__") {
         return next.run(req).await;
+    }
+    let latency = state.latency_ms.load(std::sync::atomic::Ordering::SeqCst);
+    if latency > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(latency)).await;
     }
     if let Ok(mut stats) = state.stats.lock() {
         stats.total += 1;
