@@ -43,11 +43,19 @@ pub struct ApiError {
 impl ApiError {
     /// 400 naming the offending field.
     pub fn bad_field(field: &str, message: impl Into<String>) -> Self {
-        Self { status: StatusCode::BAD_REQUEST, message: message.into(), field: Some(field.into()) }
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            message: message.into(),
+            field: Some(field.into()),
+        }
     }
     /// Any status with a message.
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Self { status, message: message.into(), field: None }
+        Self {
+            status,
+            message: message.into(),
+            field: None,
+        }
     }
 }
 
@@ -64,14 +72,20 @@ impl IntoResponse for ApiError {
 impl From<cratedigger_store::StoreError> for ApiError {
     fn from(e: cratedigger_store::StoreError) -> Self {
         tracing::error!(error = %e, "database error");
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("the database is unavailable: {e}"))
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("the database is unavailable: {e}"),
+        )
     }
 }
 
 impl From<cratedigger_fleet::QueueError> for ApiError {
     fn from(e: cratedigger_fleet::QueueError) -> Self {
         tracing::error!(error = %e, "redis error");
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("the job queue is unavailable: {e}"))
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("the job queue is unavailable: {e}"),
+        )
     }
 }
 
@@ -112,7 +126,13 @@ pub struct SyncCreated {
 fn parse_params(params: &HashMap<String, String>, allowed: &[&str]) -> ApiResult<()> {
     for k in params.keys() {
         if !allowed.contains(&k.as_str()) {
-            return Err(ApiError::bad_field(k, format!("unknown query parameter '{k}' (allowed: {})", allowed.join(", "))));
+            return Err(ApiError::bad_field(
+                k,
+                format!(
+                    "unknown query parameter '{k}' (allowed: {})",
+                    allowed.join(", ")
+                ),
+            ));
         }
     }
     Ok(())
@@ -121,23 +141,37 @@ fn parse_params(params: &HashMap<String, String>, allowed: &[&str]) -> ApiResult
 fn param_lane(params: &HashMap<String, String>) -> ApiResult<Option<Lane>> {
     params
         .get("lane")
-        .map(|l| l.parse::<Lane>().map_err(|e| ApiError::bad_field("lane", e.to_string())))
+        .map(|l| {
+            l.parse::<Lane>()
+                .map_err(|e| ApiError::bad_field("lane", e.to_string()))
+        })
         .transpose()
 }
 
 fn param_state(params: &HashMap<String, String>) -> ApiResult<Option<ItemState>> {
     params
         .get("state")
-        .map(|s| s.parse::<ItemState>().map_err(|e| ApiError::bad_field("state", e.to_string())))
+        .map(|s| {
+            s.parse::<ItemState>()
+                .map_err(|e| ApiError::bad_field("state", e.to_string()))
+        })
         .transpose()
 }
 
-fn param_num(params: &HashMap<String, String>, name: &str, default: i64, max: i64) -> ApiResult<i64> {
+fn param_num(
+    params: &HashMap<String, String>,
+    name: &str,
+    default: i64,
+    max: i64,
+) -> ApiResult<i64> {
     match params.get(name) {
         None => Ok(default),
         Some(v) => match v.parse::<i64>() {
             Ok(n) if (0..=max).contains(&n) => Ok(n),
-            _ => Err(ApiError::bad_field(name, format!("'{name}' must be a number from 0 to {max}, got '{v}'"))),
+            _ => Err(ApiError::bad_field(
+                name,
+                format!("'{name}' must be a number from 0 to {max}, got '{v}'"),
+            )),
         },
     }
 }
@@ -159,11 +193,7 @@ async fn create_sync(
             let path = e.path().to_string();
             let inner = e.into_inner().to_string();
             let field = if path == "." {
-                inner
-                    .split('`')
-                    .nth(1)
-                    .unwrap_or("body")
-                    .to_string()
+                inner.split('`').nth(1).unwrap_or("body").to_string()
             } else {
                 path
             };
@@ -172,7 +202,12 @@ async fn create_sync(
         (req.playlist.into_bytes(), req.name, req.source, req.lane)
     } else {
         parse_params(&params, &["name", "source", "lane"])?;
-        (body.to_vec(), params.get("name").cloned(), params.get("source").cloned(), param_lane(&params)?)
+        (
+            body.to_vec(),
+            params.get("name").cloned(),
+            params.get("source").cloned(),
+            param_lane(&params)?,
+        )
     };
     let source = source.unwrap_or_else(|| "playlist.txt".into());
     let parsed = cratedigger_playlist::parse(&source, &bytes).map_err(|e| {
@@ -180,17 +215,30 @@ async fn create_sync(
             PlaylistError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             _ => StatusCode::BAD_REQUEST,
         };
-        ApiError { status, message: e.to_string(), field: Some("playlist".into()) }
+        ApiError {
+            status,
+            message: e.to_string(),
+            field: Some("playlist".into()),
+        }
     })?;
     let lane = lane.unwrap_or(Lane::Batch);
-    let name = name.filter(|n| !n.trim().is_empty()).unwrap_or_else(|| source.clone());
+    let name = name
+        .filter(|n| !n.trim().is_empty())
+        .unwrap_or_else(|| source.clone());
     if name.chars().count() > 300 {
-        return Err(ApiError::bad_field("name", "name is longer than 300 characters"));
+        return Err(ApiError::bad_field(
+            "name",
+            "name is longer than 300 characters",
+        ));
     }
     let skipped: Vec<SkippedLine> = parsed
         .skipped
         .iter()
-        .map(|s| SkippedLine { line_no: s.line_no, input: s.input.clone(), reason: s.reason.clone() })
+        .map(|s| SkippedLine {
+            line_no: s.line_no,
+            input: s.input.clone(),
+            reason: s.reason.clone(),
+        })
         .collect();
     let created = st
         .store
@@ -201,7 +249,11 @@ async fn create_sync(
             items: parsed
                 .entries
                 .iter()
-                .map(|e| NewItem { line_no: e.line_no, input_line: e.input.clone(), wanted: e.wanted.clone() })
+                .map(|e| NewItem {
+                    line_no: e.line_no,
+                    input_line: e.input.clone(),
+                    wanted: e.wanted.clone(),
+                })
                 .collect(),
             skipped: skipped.clone(),
         })
@@ -211,7 +263,10 @@ async fn create_sync(
         .iter()
         .map(|(item_id, wanted)| {
             let env = research_job(created.sync_id, *item_id, wanted.clone());
-            (env.job_id.to_string(), serde_json::to_vec(&env).unwrap_or_default())
+            (
+                env.job_id.to_string(),
+                serde_json::to_vec(&env).unwrap_or_default(),
+            )
         })
         .collect();
     let enqueued = match st.fleet.research.push_batch(lane, &jobs).await {
@@ -235,25 +290,46 @@ async fn create_sync(
 }
 
 /// The research job of an item; its id is stable so re-enqueueing it is idempotent.
-pub fn research_job(sync_id: Uuid, item_id: Uuid, wanted: cratedigger_domain::WantedTrack) -> Envelope<ResearchJob> {
-    Envelope::with_stable_id(&format!("item:{item_id}:research"), ResearchJob { sync_id, item_id, wanted })
+pub fn research_job(
+    sync_id: Uuid,
+    item_id: Uuid,
+    wanted: cratedigger_domain::WantedTrack,
+) -> Envelope<ResearchJob> {
+    Envelope::with_stable_id(
+        &format!("item:{item_id}:research"),
+        ResearchJob {
+            sync_id,
+            item_id,
+            wanted,
+        },
+    )
 }
 
-async fn list_syncs(State(st): State<ApiState>, Query(params): Query<HashMap<String, String>>) -> ApiResult<impl IntoResponse> {
+async fn list_syncs(
+    State(st): State<ApiState>,
+    Query(params): Query<HashMap<String, String>>,
+) -> ApiResult<impl IntoResponse> {
     parse_params(&params, &["limit"])?;
     let limit = param_num(&params, "limit", 50, 1000)?;
     Ok(Json(st.store.list_syncs(limit).await?))
 }
 
 fn parse_uuid(field: &str, raw: &str) -> ApiResult<Uuid> {
-    raw.parse().map_err(|_| ApiError::bad_field(field, format!("'{raw}' is not a valid id")))
+    raw.parse()
+        .map_err(|_| ApiError::bad_field(field, format!("'{raw}' is not a valid id")))
 }
 
-async fn get_sync(State(st): State<ApiState>, Path(id): Path<String>) -> ApiResult<impl IntoResponse> {
+async fn get_sync(
+    State(st): State<ApiState>,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
     let id = parse_uuid("sync_id", &id)?;
     match st.store.sync_progress(id).await? {
         Some(p) => Ok(Json(p)),
-        None => Err(ApiError::new(StatusCode::NOT_FOUND, format!("no sync with id {id}"))),
+        None => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("no sync with id {id}"),
+        )),
     }
 }
 
@@ -265,7 +341,10 @@ async fn sync_items(
     parse_params(&params, &["state", "limit", "offset"])?;
     let id = parse_uuid("sync_id", &id)?;
     if st.store.sync_progress(id).await?.is_none() {
-        return Err(ApiError::new(StatusCode::NOT_FOUND, format!("no sync with id {id}")));
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("no sync with id {id}"),
+        ));
     }
     let filter = ItemFilter {
         sync_id: Some(id),
@@ -276,10 +355,16 @@ async fn sync_items(
     Ok(Json(st.store.list_items(filter).await?))
 }
 
-async fn items(State(st): State<ApiState>, Query(params): Query<HashMap<String, String>>) -> ApiResult<impl IntoResponse> {
+async fn items(
+    State(st): State<ApiState>,
+    Query(params): Query<HashMap<String, String>>,
+) -> ApiResult<impl IntoResponse> {
     parse_params(&params, &["state", "sync_id", "limit", "offset"])?;
     let filter = ItemFilter {
-        sync_id: params.get("sync_id").map(|s| parse_uuid("sync_id", s)).transpose()?,
+        sync_id: params
+            .get("sync_id")
+            .map(|s| parse_uuid("sync_id", s))
+            .transpose()?,
         state: param_state(&params)?,
         limit: param_num(&params, "limit", 100, 100_000)?,
         offset: param_num(&params, "offset", 0, i64::MAX)?,
@@ -305,16 +390,28 @@ async fn status(State(st): State<ApiState>) -> ApiResult<impl IntoResponse> {
     Ok(Json(json!({ "items": states, "queues": queues })))
 }
 
-fn pick_queues<'a>(fleet: &'a Fleet, name: Option<&String>) -> ApiResult<Vec<&'a cratedigger_fleet::Queue>> {
+fn pick_queues<'a>(
+    fleet: &'a Fleet,
+    name: Option<&String>,
+) -> ApiResult<Vec<&'a cratedigger_fleet::Queue>> {
     match name {
         None => Ok(fleet.all_queues().to_vec()),
         Some(n) => fleet.queue(n).map(|q| vec![q]).ok_or_else(|| {
-            ApiError::bad_field("queue", format!("unknown queue '{n}' (expected one of: {})", queues::ALL.join(", ")))
+            ApiError::bad_field(
+                "queue",
+                format!(
+                    "unknown queue '{n}' (expected one of: {})",
+                    queues::ALL.join(", ")
+                ),
+            )
         }),
     }
 }
 
-async fn dlq_list(State(st): State<ApiState>, Query(params): Query<HashMap<String, String>>) -> ApiResult<impl IntoResponse> {
+async fn dlq_list(
+    State(st): State<ApiState>,
+    Query(params): Query<HashMap<String, String>>,
+) -> ApiResult<impl IntoResponse> {
     parse_params(&params, &["queue", "limit"])?;
     let limit = param_num(&params, "limit", 100, 10_000)? as usize;
     let mut out = Vec::new();
@@ -359,7 +456,10 @@ async fn openapi() -> impl IntoResponse {
 }
 
 async fn not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "no such endpoint; see /v1/openapi.json")
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "no such endpoint; see /v1/openapi.json",
+    )
 }
 
 async fn require_token(State(st): State<ApiState>, req: Request, next: Next) -> Response {
@@ -379,7 +479,11 @@ async fn require_token(State(st): State<ApiState>, req: Request, next: Next) -> 
     if constant_time_eq(given.as_bytes(), expected.as_bytes()) {
         next.run(req).await
     } else {
-        ApiError::new(StatusCode::UNAUTHORIZED, "missing or wrong API token (Authorization: Bearer ...)").into_response()
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "missing or wrong API token (Authorization: Bearer ...)",
+        )
+        .into_response()
     }
 }
 
@@ -417,7 +521,9 @@ pub fn is_loopback(addr: &SocketAddr) -> bool {
 /// Decides the token policy for a bind address: beyond loopback a token is mandatory.
 pub fn token_policy(addr: &SocketAddr, token: Option<&str>) -> anyhow::Result<Option<Arc<str>>> {
     match token.filter(|t| !t.is_empty()) {
-        Some(t) if t.len() < 16 => anyhow::bail!("CRATEDIGGER__API__TOKEN is too short: use at least 16 characters"),
+        Some(t) if t.len() < 16 => {
+            anyhow::bail!("CRATEDIGGER__API__TOKEN is too short: use at least 16 characters")
+        }
         Some(t) => Ok(Some(t.into())),
         None if is_loopback(addr) => Ok(None),
         None => anyhow::bail!(
@@ -428,7 +534,11 @@ pub fn token_policy(addr: &SocketAddr, token: Option<&str>) -> anyhow::Result<Op
 
 /// Exports queue depth per queue and lane, dead-letter size and items per state as gauges
 /// (what KEDA and the alerts read), every few seconds.
-pub async fn export_gauges(fleet: Fleet, store: Store, mut stop: tokio::sync::watch::Receiver<bool>) {
+pub async fn export_gauges(
+    fleet: Fleet,
+    store: Store,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
     loop {
         tokio::select! {
@@ -440,9 +550,12 @@ pub async fn export_gauges(fleet: Fleet, store: Store, mut stop: tokio::sync::wa
                 for (lane, n) in &d.lanes {
                     metrics::gauge!("cratedigger_queue_depth", "queue" => d.queue.clone(), "lane" => lane.clone()).set(*n as f64);
                 }
-                metrics::gauge!("cratedigger_queue_inflight", "queue" => d.queue.clone()).set(d.inflight as f64);
-                metrics::gauge!("cratedigger_queue_delayed", "queue" => d.queue.clone()).set(d.delayed as f64);
-                metrics::gauge!("cratedigger_dead_letter_size", "queue" => d.queue.clone()).set(d.dead as f64);
+                metrics::gauge!("cratedigger_queue_inflight", "queue" => d.queue.clone())
+                    .set(d.inflight as f64);
+                metrics::gauge!("cratedigger_queue_delayed", "queue" => d.queue.clone())
+                    .set(d.delayed as f64);
+                metrics::gauge!("cratedigger_dead_letter_size", "queue" => d.queue.clone())
+                    .set(d.dead as f64);
             }
         }
         if let Ok(counts) = store.state_counts().await {
@@ -465,7 +578,11 @@ mod tests {
         let err = token_policy(&any, None).unwrap_err().to_string();
         assert!(err.contains("CRATEDIGGER__API__TOKEN"), "{err}");
         assert!(token_policy(&any, Some("short")).is_err());
-        assert!(token_policy(&any, Some("0123456789abcdef")).unwrap().is_some());
+        assert!(
+            token_policy(&any, Some("0123456789abcdef"))
+                .unwrap()
+                .is_some()
+        );
     }
 
     #[test]

@@ -149,18 +149,30 @@ impl Client {
         if status.is_success() {
             Ok(body)
         } else {
-            let msg = body.get("error").and_then(|e| e.as_str()).unwrap_or("no details");
-            Err(CliError(format!("the scheduler refused the request ({status}): {msg}")))
+            let msg = body
+                .get("error")
+                .and_then(|e| e.as_str())
+                .unwrap_or("no details");
+            Err(CliError(format!(
+                "the scheduler refused the request ({status}): {msg}"
+            )))
         }
     }
 
     /// GET a path.
     pub async fn get(&self, path: &str) -> Result<Value, CliError> {
-        self.send(self.http.get(format!("{}{path}", self.base))).await
+        self.send(self.http.get(format!("{}{path}", self.base)))
+            .await
     }
 
     /// POST raw playlist bytes.
-    pub async fn post_playlist(&self, bytes: Vec<u8>, source: &str, name: &str, lane: &str) -> Result<Value, CliError> {
+    pub async fn post_playlist(
+        &self,
+        bytes: Vec<u8>,
+        source: &str,
+        name: &str,
+        lane: &str,
+    ) -> Result<Value, CliError> {
         let req = self
             .http
             .post(format!("{}/v1/syncs", self.base))
@@ -172,7 +184,8 @@ impl Client {
 
     /// POST JSON.
     pub async fn post_json(&self, path: &str, body: &Value) -> Result<Value, CliError> {
-        self.send(self.http.post(format!("{}{path}", self.base)).json(body)).await
+        self.send(self.http.post(format!("{}{path}", self.base)).json(body))
+            .await
     }
 }
 
@@ -188,7 +201,8 @@ pub fn read_playlist(file: &str) -> Result<(Vec<u8>, String), CliError> {
             .map_err(|e| CliError(format!("cannot read standard input: {e}")))?;
         return check_size(buf, "standard input").map(|b| (b, "-".into()));
     }
-    let f = std::fs::File::open(file).map_err(|e| CliError(format!("cannot open playlist '{file}': {e}")))?;
+    let f = std::fs::File::open(file)
+        .map_err(|e| CliError(format!("cannot open playlist '{file}': {e}")))?;
     f.take(limit)
         .read_to_end(&mut buf)
         .map_err(|e| CliError(format!("cannot read playlist '{file}': {e}")))?;
@@ -221,12 +235,23 @@ fn counts_line(counts: &Value) -> String {
 }
 
 /// Polls a sync until it is finished, drawing a progress bar unless `quiet`.
-pub async fn wait_for_sync(client: &Client, sync_id: &str, timeout: Duration, quiet: bool) -> Result<Value, CliError> {
+pub async fn wait_for_sync(
+    client: &Client,
+    sync_id: &str,
+    timeout: Duration,
+    quiet: bool,
+) -> Result<Value, CliError> {
     let started = Instant::now();
-    let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(0) };
+    let bar = if quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(0)
+    };
     bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} done  {msg}")
-            .expect("valid template"),
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} done  {msg}",
+        )
+        .expect("valid template"),
     );
     loop {
         let p = client.get(&format!("/v1/syncs/{sync_id}")).await?;
@@ -261,7 +286,10 @@ pub async fn sync_items(client: &Client, sync_id: &str) -> Result<Vec<Value>, Cl
     let mut out = Vec::new();
     loop {
         let page = client
-            .get(&format!("/v1/syncs/{sync_id}/items?limit=1000&offset={}", out.len()))
+            .get(&format!(
+                "/v1/syncs/{sync_id}/items?limit=1000&offset={}",
+                out.len()
+            ))
             .await?;
         let page = page.as_array().cloned().unwrap_or_default();
         let n = page.len();
@@ -275,7 +303,10 @@ pub async fn sync_items(client: &Client, sync_id: &str) -> Result<Vec<Value>, Cl
 /// One line per item for people: state, input, and what happened.
 pub fn describe_item(item: &Value) -> String {
     let state = item.get("state").and_then(|v| v.as_str()).unwrap_or("?");
-    let input = item.get("input_line").and_then(|v| v.as_str()).unwrap_or("");
+    let input = item
+        .get("input_line")
+        .and_then(|v| v.as_str())
+        .unwrap_or("");
     let line = item.get("line_no").and_then(|v| v.as_u64()).unwrap_or(0);
     let detail = match item.get("track").filter(|t| !t.is_null()) {
         Some(t) if state == "resolved" => {
@@ -296,14 +327,24 @@ pub fn describe_item(item: &Value) -> String {
             let sources: Vec<String> = t
                 .get("sources")
                 .and_then(|v| v.as_array())
-                .map(|a| a.iter().filter_map(|s| s.get("platform").and_then(|p| p.as_str()).map(String::from)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|s| {
+                            s.get("platform").and_then(|p| p.as_str()).map(String::from)
+                        })
+                        .collect()
+                })
                 .unwrap_or_default();
             if !sources.is_empty() {
                 d.push_str(&format!(" · from {}", sources.join(", ")));
             }
             d
         }
-        _ => item.get("reason").and_then(|v| v.as_str()).unwrap_or("").to_string(),
+        _ => item
+            .get("reason")
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .to_string(),
     };
     format!("{state:<11} line {line:>4}  {input}\n{:<17}→ {detail}", "")
 }

@@ -2,7 +2,10 @@
 
 use clap::Parser;
 use cratedigger::api::{self, ApiState};
-use cratedigger::cli::{Cli, CliError, Client, Command, DlqAction, describe_item, read_playlist, sync_items, wait_for_sync};
+use cratedigger::cli::{
+    Cli, CliError, Client, Command, DlqAction, describe_item, read_playlist, sync_items,
+    wait_for_sync,
+};
 use cratedigger_workers::fleet::{run_roles, stop_on_signal};
 use cratedigger_workers::{Fleet, Role, Settings};
 use serde_json::json;
@@ -34,7 +37,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             cratedigger_fleet::telemetry::init_logging();
             serve(settings, &[]).await?;
         }
-        Command::Sync { file, name, lane, wait, json, timeout } => {
+        Command::Sync {
+            file,
+            name,
+            lane,
+            wait,
+            json,
+            timeout,
+        } => {
             let (bytes, source) = read_playlist(&file)?;
             let name = name.unwrap_or_else(|| source.clone());
             let c = client();
@@ -43,10 +53,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if !json {
                 println!(
                     "sync {sync_id}: {} tracks queued from {source} ({})",
-                    created["items"], created["format"].as_str().unwrap_or("?")
+                    created["items"],
+                    created["format"].as_str().unwrap_or("?")
                 );
                 for s in created["skipped"].as_array().into_iter().flatten() {
-                    println!("  skipped line {}: {} ({})", s["line_no"], s["input"].as_str().unwrap_or(""), s["reason"].as_str().unwrap_or(""));
+                    println!(
+                        "  skipped line {}: {} ({})",
+                        s["line_no"],
+                        s["input"].as_str().unwrap_or(""),
+                        s["reason"].as_str().unwrap_or("")
+                    );
                 }
             }
             if !wait && !json {
@@ -82,13 +98,22 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     println!(
                         "queue {:<12} interactive {:>6}  batch {:>6}  background {:>6}  in flight {:>5}  delayed {:>5}  dead {:>5}",
                         q["queue"].as_str().unwrap_or("?"),
-                        q["lanes"]["interactive"], q["lanes"]["batch"], q["lanes"]["background"],
-                        q["inflight"], q["delayed"], q["dead"]
+                        q["lanes"]["interactive"],
+                        q["lanes"]["batch"],
+                        q["lanes"]["background"],
+                        q["inflight"],
+                        q["delayed"],
+                        q["dead"]
                     );
                 }
             }
         }
-        Command::Items { state, sync, limit, json } => {
+        Command::Items {
+            state,
+            sync,
+            limit,
+            json,
+        } => {
             let mut path = format!("/v1/items?limit={limit}");
             if let Some(s) = state {
                 path.push_str(&format!("&state={s}"));
@@ -105,7 +130,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        Command::Dlq { action: DlqAction::List { queue, limit, json } } => {
+        Command::Dlq {
+            action: DlqAction::List { queue, limit, json },
+        } => {
             let mut path = format!("/v1/dlq?limit={limit}");
             if let Some(q) = queue {
                 path.push_str(&format!("&queue={q}"));
@@ -130,8 +157,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        Command::Dlq { action: DlqAction::Redrive { queue, max } } => {
-            let r = client().post_json("/v1/dlq/redrive", &json!({ "queue": queue, "max": max })).await?;
+        Command::Dlq {
+            action: DlqAction::Redrive { queue, max },
+        } => {
+            let r = client()
+                .post_json("/v1/dlq/redrive", &json!({ "queue": queue, "max": max }))
+                .await?;
             println!("re-driven: {}", r["redriven"]);
         }
     }
@@ -146,16 +177,21 @@ fn summary(counts: &serde_json::Value) -> String {
         .filter(|(_, v)| v.as_i64().unwrap_or(0) > 0)
         .map(|(k, v)| format!("{k} {v}"))
         .collect();
-    if parts.is_empty() { "none".into() } else { parts.join(", ") }
+    if parts.is_empty() {
+        "none".into()
+    } else {
+        parts.join(", ")
+    }
 }
 
 /// The scheduler (API, reconciler, gauges) plus `roles` in this process.
 async fn serve(settings: Settings, roles: &[Role]) -> anyhow::Result<()> {
-    let addr: std::net::SocketAddr = settings
-        .api
-        .bind
-        .parse()
-        .map_err(|e| CliError(format!("CRATEDIGGER__API__BIND '{}' is not an address: {e}", settings.api.bind)))?;
+    let addr: std::net::SocketAddr = settings.api.bind.parse().map_err(|e| {
+        CliError(format!(
+            "CRATEDIGGER__API__BIND '{}' is not an address: {e}",
+            settings.api.bind
+        ))
+    })?;
     let token = api::token_policy(&addr, settings.api.token.as_deref())?;
     let fleet = Fleet::connect(settings).await?;
     let store = fleet.store().await?;
@@ -164,13 +200,25 @@ async fn serve(settings: Settings, roles: &[Role]) -> anyhow::Result<()> {
         .await
         .map_err(|e| CliError(format!("cannot listen on {addr}: {e}")))?;
     let bound = listener.local_addr()?;
-    let state = ApiState { fleet: fleet.clone(), store: store.clone(), token };
+    let state = ApiState {
+        fleet: fleet.clone(),
+        store: store.clone(),
+        token,
+    };
     let mut api_stop = stop.clone();
     let server = axum::serve(listener, api::router(state)).with_graceful_shutdown(async move {
         let _ = api_stop.wait_for(|s| *s).await;
     });
-    tokio::spawn(cratedigger::reconciler::run(fleet.clone(), store.clone(), stop.clone()));
-    tokio::spawn(api::export_gauges(fleet.clone(), store.clone(), stop.clone()));
+    tokio::spawn(cratedigger::reconciler::run(
+        fleet.clone(),
+        store.clone(),
+        stop.clone(),
+    ));
+    tokio::spawn(api::export_gauges(
+        fleet.clone(),
+        store.clone(),
+        stop.clone(),
+    ));
     cratedigger_fleet::telemetry::set_ready(true);
     tracing::info!(%bound, roles = ?roles.iter().map(|r| r.name()).collect::<Vec<_>>(), "cratedigger scheduler listening");
     println!("cratedigger listening on http://{bound}");

@@ -5,7 +5,7 @@
 
 use cratedigger_domain::ItemState;
 use cratedigger_domain::jobs::{ConsolidateJob, Envelope, PlatformQuery};
-use cratedigger_store::{StuckItem, Store};
+use cratedigger_store::{Store, StuckItem};
 use cratedigger_workers::Fleet;
 use cratedigger_workers::consolidator::metadata_job;
 use cratedigger_workers::fleet::enqueue;
@@ -21,8 +21,14 @@ fn stable(key: &str) -> String {
 fn expected_jobs(item: &StuckItem) -> Vec<String> {
     let id = item.item_id;
     match item.state {
-        ItemState::Pending => vec![stable(&format!("item:{id}:research")), stable(&format!("item:{id}:planned"))],
-        ItemState::Researching => vec![stable(&format!("item:{id}:metadata")), stable(&format!("item:{id}:researched"))],
+        ItemState::Pending => vec![
+            stable(&format!("item:{id}:research")),
+            stable(&format!("item:{id}:planned")),
+        ],
+        ItemState::Researching => vec![
+            stable(&format!("item:{id}:metadata")),
+            stable(&format!("item:{id}:researched")),
+        ],
         _ => Vec::new(),
     }
 }
@@ -42,7 +48,11 @@ pub struct Sweep {
 pub async fn sweep(fleet: &Fleet, store: &Store) -> anyhow::Result<Sweep> {
     let cfg = &fleet.settings.reconciler;
     let stuck = store
-        .stuck_items(Duration::from_secs(cfg.stuck_after_secs), &[ItemState::Pending, ItemState::Researching], 1000)
+        .stuck_items(
+            Duration::from_secs(cfg.stuck_after_secs),
+            &[ItemState::Pending, ItemState::Researching],
+            1000,
+        )
         .await?;
     let mut result = Sweep::default();
     if stuck.is_empty() {
@@ -86,10 +96,12 @@ pub async fn sweep(fleet: &Fleet, store: &Store) -> anyhow::Result<Sweep> {
                     .unwrap_or_default();
                 if queries.is_empty() {
                     // No usable plan stored: plan again from scratch.
-                    let env = crate::api::research_job(item.sync_id, item.item_id, item.wanted.clone());
+                    let env =
+                        crate::api::research_job(item.sync_id, item.item_id, item.wanted.clone());
                     enqueue(&fleet.research, item.lane, &env).await?;
                 } else {
-                    let env = metadata_job(item.sync_id, item.item_id, item.wanted.clone(), queries);
+                    let env =
+                        metadata_job(item.sync_id, item.item_id, item.wanted.clone(), queries);
                     enqueue(&fleet.metadata, item.lane, &env).await?;
                 }
             }
@@ -99,15 +111,22 @@ pub async fn sweep(fleet: &Fleet, store: &Store) -> anyhow::Result<Sweep> {
         result.requeued += 1;
     }
     if result.requeued + result.failed > 0 {
-        tracing::warn!(requeued = result.requeued, failed = result.failed, "reconciler re-enqueued items whose job was lost");
-        metrics::counter!("cratedigger_reconciler_requeued_total").increment(result.requeued as u64);
+        tracing::warn!(
+            requeued = result.requeued,
+            failed = result.failed,
+            "reconciler re-enqueued items whose job was lost"
+        );
+        metrics::counter!("cratedigger_reconciler_requeued_total")
+            .increment(result.requeued as u64);
     }
     Ok(result)
 }
 
 /// Runs [`sweep`] every `interval_secs` until `stop`.
 pub async fn run(fleet: Fleet, store: Store, mut stop: tokio::sync::watch::Receiver<bool>) {
-    let mut tick = tokio::time::interval(Duration::from_secs(fleet.settings.reconciler.interval_secs.max(1)));
+    let mut tick = tokio::time::interval(Duration::from_secs(
+        fleet.settings.reconciler.interval_secs.max(1),
+    ));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {

@@ -6,7 +6,9 @@
 
 use crate::fleet::{Fleet, enqueue};
 use crate::settings::Settings;
-use cratedigger_domain::jobs::{self, ConsolidateJob, Envelope, MetadataJob, PlatformQuery, PlatformReport};
+use cratedigger_domain::jobs::{
+    self, ConsolidateJob, Envelope, MetadataJob, PlatformQuery, PlatformReport,
+};
 use cratedigger_domain::{ErrorClass, ItemState, Lane, PlatformTrack, WantedTrack};
 use cratedigger_fleet::{Delivery, JobError, JobHandler};
 use cratedigger_music::matching::{self, MatchScore, Verdict};
@@ -32,7 +34,11 @@ impl Consolidator {
 }
 
 fn store_error(e: StoreError) -> JobError {
-    let class = if e.is_retryable() { ErrorClass::Network } else { ErrorClass::Internal };
+    let class = if e.is_retryable() {
+        ErrorClass::Network
+    } else {
+        ErrorClass::Internal
+    };
     JobError::new(class, format!("database: {e}"))
 }
 
@@ -43,10 +49,20 @@ pub fn metadata_job_id_key(item_id: Uuid) -> String {
 }
 
 /// Builds the metadata job of an item from its plan.
-pub fn metadata_job(sync_id: Uuid, item_id: Uuid, wanted: WantedTrack, queries: Vec<PlatformQuery>) -> Envelope<MetadataJob> {
+pub fn metadata_job(
+    sync_id: Uuid,
+    item_id: Uuid,
+    wanted: WantedTrack,
+    queries: Vec<PlatformQuery>,
+) -> Envelope<MetadataJob> {
     Envelope::with_stable_id(
         &metadata_job_id_key(item_id),
-        MetadataJob { sync_id, item_id, wanted, queries },
+        MetadataJob {
+            sync_id,
+            item_id,
+            wanted,
+            queries,
+        },
     )
 }
 
@@ -68,19 +84,41 @@ impl JobHandler for Consolidator {
                 return Ok(());
             };
             let next = match env.body {
-                ConsolidateJob::Planned { sync_id, item_id, wanted, queries, rationale } => {
-                    apply_planned(&mut tx, job_id, sync_id, item_id, wanted, queries, rationale).await?
+                ConsolidateJob::Planned {
+                    sync_id,
+                    item_id,
+                    wanted,
+                    queries,
+                    rationale,
+                } => {
+                    apply_planned(
+                        &mut tx, job_id, sync_id, item_id, wanted, queries, rationale,
+                    )
+                    .await?
                 }
-                ConsolidateJob::Researched { item_id, wanted, reports, .. } => {
-                    apply_researched(&mut tx, &fleet.settings, job_id, item_id, &wanted, &reports).await?;
+                ConsolidateJob::Researched {
+                    item_id,
+                    wanted,
+                    reports,
+                    ..
+                } => {
+                    apply_researched(&mut tx, &fleet.settings, job_id, item_id, &wanted, &reports)
+                        .await?;
                     None
                 }
                 ConsolidateJob::GaveUp { item_id, reason } => {
                     let state = tx.item_state(item_id).await.map_err(store_error)?;
                     if let Some(st) = state.filter(|s| !s.is_final()) {
-                        tx.transition(item_id, &[st], ItemState::Failed, Some(&reason), None, job_id)
-                            .await
-                            .map_err(store_error)?;
+                        tx.transition(
+                            item_id,
+                            &[st],
+                            ItemState::Failed,
+                            Some(&reason),
+                            None,
+                            job_id,
+                        )
+                        .await
+                        .map_err(store_error)?;
                     }
                     None
                 }
@@ -136,9 +174,12 @@ async fn apply_planned(
     if !moved {
         return Ok(None);
     }
-    tx.set_plan(item_id, json!({ "rationale": rationale, "queries": queries }))
-        .await
-        .map_err(store_error)?;
+    tx.set_plan(
+        item_id,
+        json!({ "rationale": rationale, "queries": queries }),
+    )
+    .await
+    .map_err(store_error)?;
     Ok(Some(metadata_job(sync_id, item_id, wanted, queries)))
 }
 
@@ -167,7 +208,11 @@ fn platforms_of(reports: &[PlatformReport]) -> Vec<String> {
 }
 
 /// The sentence a person reads when nothing matched.
-pub fn explain_no_match(wanted: &WantedTrack, reports: &[PlatformReport], best: Option<(&PlatformTrack, &MatchScore)>) -> String {
+pub fn explain_no_match(
+    wanted: &WantedTrack,
+    reports: &[PlatformReport],
+    best: Option<(&PlatformTrack, &MatchScore)>,
+) -> String {
     let searched = platforms_of(reports).join(", ");
     let skipped: Vec<String> = reports
         .iter()
@@ -180,7 +225,10 @@ pub fn explain_no_match(wanted: &WantedTrack, reports: &[PlatformReport], best: 
             wanted.display(),
             cand.main_artist(),
             cand.title,
-            cand.mix.as_deref().map(|m| format!(" ({m})")).unwrap_or_default(),
+            cand.mix
+                .as_deref()
+                .map(|m| format!(" ({m})"))
+                .unwrap_or_default(),
             platform_name(&cand.platform),
             score.total * 100.0
         ),
@@ -202,20 +250,33 @@ pub fn merge(best: &PlatformTrack, agreeing: &[&PlatformTrack], precedence: &[St
     group[1..].sort_by_key(|c| rank(&c.platform));
 
     let parsed = parse_title(&best.title);
-    let mix = best.mix.clone().filter(|m| !m.trim().is_empty()).or(parsed.mix.clone());
+    let mix = best
+        .mix
+        .clone()
+        .filter(|m| !m.trim().is_empty())
+        .or(parsed.mix.clone());
     let artist = best.main_artist();
-    let title = if parsed.title.is_empty() { best.title.clone() } else { parsed.title.clone() };
-    let mut provenance = BTreeMap::new();
-    let mut pick = |field: &'static str, get: &dyn Fn(&PlatformTrack) -> Option<String>| -> Option<String> {
-        for c in &group {
-            if let Some(v) = get(c).filter(|v| !v.trim().is_empty()) {
-                provenance.insert(field, c.platform.clone());
-                return Some(v);
-            }
-        }
-        None
+    let title = if parsed.title.is_empty() {
+        best.title.clone()
+    } else {
+        parsed.title.clone()
     };
-    let isrc = pick("isrc", &|c| c.isrc.as_deref().and_then(cratedigger_music::ids::normalize_isrc));
+    let mut provenance = BTreeMap::new();
+    let mut pick =
+        |field: &'static str, get: &dyn Fn(&PlatformTrack) -> Option<String>| -> Option<String> {
+            for c in &group {
+                if let Some(v) = get(c).filter(|v| !v.trim().is_empty()) {
+                    provenance.insert(field, c.platform.clone());
+                    return Some(v);
+                }
+            }
+            None
+        };
+    let isrc = pick("isrc", &|c| {
+        c.isrc
+            .as_deref()
+            .and_then(cratedigger_music::ids::normalize_isrc)
+    });
     let album = pick("album", &|c| c.release_title.clone());
     let label = pick("label", &|c| c.label.clone());
     let catalog_number = pick("catalog_number", &|c| c.catalog_number.clone());
@@ -223,13 +284,19 @@ pub fn merge(best: &PlatformTrack, agreeing: &[&PlatformTrack], precedence: &[St
     let genre = pick("genre", &|c| c.genre.clone());
     let artwork_url = pick("artwork_url", &|c| c.artwork_url.clone());
     let key = pick("key", &|c| {
-        c.key.as_deref().map(|k| match cratedigger_music::key::Key::parse(k) {
-            Ok(key) => key.format(cratedigger_music::key::KeyNotation::Standard),
-            Err(_) => k.to_string(),
-        })
+        c.key
+            .as_deref()
+            .map(|k| match cratedigger_music::key::Key::parse(k) {
+                Ok(key) => key.format(cratedigger_music::key::KeyNotation::Standard),
+                Err(_) => k.to_string(),
+            })
     });
-    let duration_ms = pick("duration_ms", &|c| c.duration_ms.map(|d| d.to_string())).and_then(|d| d.parse().ok());
-    let bpm = pick("bpm", &|c| c.bpm.filter(|b| *b > 0.0).map(|b| b.to_string())).and_then(|b| b.parse().ok());
+    let duration_ms =
+        pick("duration_ms", &|c| c.duration_ms.map(|d| d.to_string())).and_then(|d| d.parse().ok());
+    let bpm = pick("bpm", &|c| {
+        c.bpm.filter(|b| *b > 0.0).map(|b| b.to_string())
+    })
+    .and_then(|b| b.parse().ok());
     provenance.insert("title", best.platform.clone());
     provenance.insert("artist", best.platform.clone());
 
@@ -272,9 +339,14 @@ async fn apply_researched(
         .map(|f| json!({ "platform": f.platform, "class": f.class, "detail": f.detail }))
         .collect();
     if !skipped.is_empty() {
-        tx.set_skipped_sources(item_id, json!(skipped)).await.map_err(store_error)?;
+        tx.set_skipped_sources(item_id, json!(skipped))
+            .await
+            .map_err(store_error)?;
     }
-    let candidates: Vec<PlatformTrack> = reports.iter().flat_map(|r| r.candidates.iter().cloned()).collect();
+    let candidates: Vec<PlatformTrack> = reports
+        .iter()
+        .flat_map(|r| r.candidates.iter().cloned())
+        .collect();
     let weights = settings.matching.weights;
     let thresholds = settings.matching.thresholds;
     let best = matching::best(wanted, &candidates, &weights, &thresholds);
@@ -284,13 +356,18 @@ async fn apply_researched(
             tx.set_match(item_id, json!({ "platform": cand.platform, "platform_id": cand.platform_id, "score": score }))
                 .await
                 .map_err(store_error)?;
-            let best_mix = mix_key(cand.mix.as_deref().or(parse_title(&cand.title).mix.as_deref()));
+            let best_mix = mix_key(
+                cand.mix
+                    .as_deref()
+                    .or(parse_title(&cand.title).mix.as_deref()),
+            );
             let agreeing: Vec<&PlatformTrack> = candidates
                 .iter()
                 .filter(|c| {
                     let s = matching::score(wanted, c, &weights, &thresholds);
                     s.verdict == Verdict::Accept
-                        && mix_key(c.mix.as_deref().or(parse_title(&c.title).mix.as_deref())) == best_mix
+                        && mix_key(c.mix.as_deref().or(parse_title(&c.title).mix.as_deref()))
+                            == best_mix
                 })
                 .collect();
             let track = merge(cand, &agreeing, &settings.precedence());
@@ -310,17 +387,29 @@ async fn apply_researched(
         }
     };
     if let Some(track_id) = track {
-        tx.link_track(item_id, track_id).await.map_err(store_error)?;
+        tx.link_track(item_id, track_id)
+            .await
+            .map_err(store_error)?;
     }
-    tx.transition(item_id, &[ItemState::Researching], to, reason.as_deref(), None, job_id)
-        .await
-        .map_err(store_error)?;
+    tx.transition(
+        item_id,
+        &[ItemState::Researching],
+        to,
+        reason.as_deref(),
+        None,
+        job_id,
+    )
+    .await
+    .map_err(store_error)?;
     Ok(())
 }
 
 /// Stores the track unless the library has it already: ISRC, then the normalised
 /// artist/title/mix key, then trigram-similar tracks rescored here (same mix required).
-async fn store_or_link(tx: &mut JobTx, track: NewTrack) -> Result<(ItemState, Option<String>, Uuid), JobError> {
+async fn store_or_link(
+    tx: &mut JobTx,
+    track: NewTrack,
+) -> Result<(ItemState, Option<String>, Uuid), JobError> {
     let probe = DuplicateProbe {
         isrc: track.isrc.clone(),
         dedup_key: track.dedup_key.clone(),
@@ -333,16 +422,29 @@ async fn store_or_link(tx: &mut JobTx, track: NewTrack) -> Result<(ItemState, Op
         format!("Already in your library as {artist} - {title}{mix} ({why})")
     };
     if let Some(hit) = tx.find_duplicate(&probe).await.map_err(store_error)? {
-        let reason = already(&hit.artist, &hit.title, hit.mix.as_deref(), hit.reason.describe());
+        let reason = already(
+            &hit.artist,
+            &hit.title,
+            hit.mix.as_deref(),
+            hit.reason.describe(),
+        );
         return Ok((ItemState::Duplicate, Some(reason), hit.track_id));
     }
     let mine = mix_key(track.mix.as_deref());
-    for similar in tx.similar_tracks(&track.norm_artist, &track.norm_title, 5).await.map_err(store_error)? {
+    for similar in tx
+        .similar_tracks(&track.norm_artist, &track.norm_title, 5)
+        .await
+        .map_err(store_error)?
+    {
         let same_mix = mix_key(similar.mix.as_deref()) == mine;
         let title_alike = strsim_ratio(&normalize_text(&similar.title), &track.norm_title) >= 0.92;
-        let artist_alike = strsim_ratio(&normalize_text(&similar.artist), &track.norm_artist) >= 0.85;
+        let artist_alike =
+            strsim_ratio(&normalize_text(&similar.artist), &track.norm_artist) >= 0.85;
         if same_mix && title_alike && artist_alike {
-            let why = format!("similar artist and title, {:.0} % alike", similar.similarity * 100.0);
+            let why = format!(
+                "similar artist and title, {:.0} % alike",
+                similar.similarity * 100.0
+            );
             let reason = already(&similar.artist, &similar.title, similar.mix.as_deref(), why);
             return Ok((ItemState::Duplicate, Some(reason), similar.track_id));
         }
@@ -369,22 +471,40 @@ pub fn item_id_of(payload: &[u8]) -> Option<Uuid> {
 
 /// Tells the consolidator that a job for an item was given up, so the item ends `failed`
 /// with a sentence a person can read (the details stay in the dead-letter list).
-pub fn report_give_up(fleet: Fleet, job: Delivery, error: JobError, stage: &'static str) -> BoxFuture<'static, ()> {
+pub fn report_give_up(
+    fleet: Fleet,
+    job: Delivery,
+    error: JobError,
+    stage: &'static str,
+) -> BoxFuture<'static, ()> {
     Box::pin(async move {
         let Some(item_id) = item_id_of(&job.payload) else {
-            tracing::error!(qid = job.qid, "gave up on a job without an item id; see the dead-letter list");
+            tracing::error!(
+                qid = job.qid,
+                "gave up on a job without an item id; see the dead-letter list"
+            );
             return;
         };
         let reason = match error.class {
-            ErrorClass::Malformed | ErrorClass::BadRequest => format!("cratedigger could not read this item's {stage} job: {}", error.message),
+            ErrorClass::Malformed | ErrorClass::BadRequest => format!(
+                "cratedigger could not read this item's {stage} job: {}",
+                error.message
+            ),
             ErrorClass::Auth => format!("{stage} is not possible: {}", error.message),
-            _ => format!("Gave up on {stage} after {} attempts: {}", job.attempt, error.message),
+            _ => format!(
+                "Gave up on {stage} after {} attempts: {}",
+                job.attempt, error.message
+            ),
         };
         let env = Envelope::with_stable_id(
             &format!("item:{item_id}:gave-up:{stage}"),
             ConsolidateJob::GaveUp { item_id, reason },
         );
-        let lane = if job.lane == Lane::Background { Lane::Background } else { job.lane };
+        let lane = if job.lane == Lane::Background {
+            Lane::Background
+        } else {
+            job.lane
+        };
         if let Err(e) = enqueue(&fleet.consolidate, lane, &env).await {
             tracing::error!(%item_id, error = %e, "could not report the give-up; the reconciler will retry the item");
         }
@@ -401,7 +521,10 @@ mod tests {
             platform: platform.into(),
             platform_id: format!("{platform}-1"),
             title: title.into(),
-            artists: vec![ArtistCredit { name: "Fleetwood Mac".into(), role: ArtistRole::Main }],
+            artists: vec![ArtistCredit {
+                name: "Fleetwood Mac".into(),
+                role: ArtistRole::Main,
+            }],
             isrc: isrc.map(Into::into),
             ..Default::default()
         }
@@ -411,7 +534,11 @@ mod tests {
     fn merge_takes_identity_from_the_accepted_candidate_and_fills_gaps_by_precedence() {
         let mut mb = cand("musicbrainz", "Seven Wonders (extended version)", None);
         mb.release_date = Some("1987".into());
-        let mut dz = cand("deezer", "Seven Wonders (Extended Version)", Some("usre18700001"));
+        let mut dz = cand(
+            "deezer",
+            "Seven Wonders (Extended Version)",
+            Some("usre18700001"),
+        );
         dz.bpm = Some(0.0);
         dz.label = Some("Warner".into());
         let t = merge(&mb, &[&mb, &dz], &["musicbrainz".into(), "deezer".into()]);
@@ -423,28 +550,56 @@ mod tests {
         assert_eq!(t.metadata["sources"]["label"], "deezer");
         assert_eq!(t.metadata["sources"]["release_date"], "musicbrainz");
         assert_eq!(t.sources.len(), 2);
-        assert_ne!(t.dedup_key, dedup_key("Fleetwood Mac", "Seven Wonders", None));
+        assert_ne!(
+            t.dedup_key,
+            dedup_key("Fleetwood Mac", "Seven Wonders", None)
+        );
     }
 
     #[test]
     fn no_match_sentence_names_the_track_platforms_and_skips() {
-        let w = WantedTrack { artist: "Nobody".into(), title: "Nothing".into(), ..Default::default() };
+        let w = WantedTrack {
+            artist: "Nobody".into(),
+            title: "Nothing".into(),
+            ..Default::default()
+        };
         let reports = vec![
-            PlatformReport { query: PlatformQuery::Search { platform: "musicbrainz".into(), artist: "a".into(), title: "t".into() }, candidates: vec![], failure: None },
             PlatformReport {
-                query: PlatformQuery::Search { platform: "deezer".into(), artist: "a".into(), title: "t".into() },
+                query: PlatformQuery::Search {
+                    platform: "musicbrainz".into(),
+                    artist: "a".into(),
+                    title: "t".into(),
+                },
                 candidates: vec![],
-                failure: Some(cratedigger_domain::jobs::PlatformFailure { platform: "deezer".into(), class: ErrorClass::Server, detail: "500".into(), attempts: 3 }),
+                failure: None,
+            },
+            PlatformReport {
+                query: PlatformQuery::Search {
+                    platform: "deezer".into(),
+                    artist: "a".into(),
+                    title: "t".into(),
+                },
+                candidates: vec![],
+                failure: Some(cratedigger_domain::jobs::PlatformFailure {
+                    platform: "deezer".into(),
+                    class: ErrorClass::Server,
+                    detail: "500".into(),
+                    attempts: 3,
+                }),
             },
         ];
         let s = explain_no_match(&w, &reports, None);
-        assert_eq!(s, "No match for 'Nobody - Nothing' on MusicBrainz, Deezer (Deezer skipped: server)");
+        assert_eq!(
+            s,
+            "No match for 'Nobody - Nothing' on MusicBrainz, Deezer (Deezer skipped: server)"
+        );
     }
 
     #[test]
     fn item_id_is_read_from_any_envelope() {
         let id = Uuid::now_v7();
-        let raw = serde_json::to_vec(&json!({"v":1,"job_id":Uuid::nil(),"body":{"item_id":id}})).unwrap();
+        let raw =
+            serde_json::to_vec(&json!({"v":1,"job_id":Uuid::nil(),"body":{"item_id":id}})).unwrap();
         assert_eq!(item_id_of(&raw), Some(id));
         assert_eq!(item_id_of(b"garbage"), None);
     }

@@ -2,8 +2,8 @@
 //! process until SIGTERM / Ctrl-C.
 
 use crate::settings::Settings;
-use cratedigger_domain::jobs::{Envelope, queues};
 use cratedigger_domain::Lane;
+use cratedigger_domain::jobs::{Envelope, queues};
 use cratedigger_fleet::{JobHandler, Queue, QueueError, WorkerOptions, run_worker};
 use cratedigger_platforms::Registry;
 use cratedigger_store::Store;
@@ -101,9 +101,7 @@ impl Fleet {
         let store = Store::connect(url, self.settings.database.max_connections)
             .await
             .map_err(|e| {
-                anyhow::anyhow!(
-                    "cannot reach PostgreSQL ({e}); check CRATEDIGGER__DATABASE__URL"
-                )
+                anyhow::anyhow!("cannot reach PostgreSQL ({e}); check CRATEDIGGER__DATABASE__URL")
             })?;
         store.migrate().await?;
         Ok(store)
@@ -126,7 +124,9 @@ pub async fn enqueue<T: Serialize>(
     envelope: &Envelope<T>,
 ) -> Result<bool, QueueError> {
     let payload = serde_json::to_vec(envelope).unwrap_or_default();
-    queue.push(lane, &envelope.job_id.to_string(), &payload).await
+    queue
+        .push(lane, &envelope.job_id.to_string(), &payload)
+        .await
 }
 
 /// Builds the handler of a role.
@@ -148,11 +148,18 @@ pub async fn handler_for(fleet: &Fleet, role: Role) -> anyhow::Result<Arc<dyn Jo
 }
 
 /// Runs `roles` in this process until `stop` turns true.
-pub async fn run_roles(fleet: &Fleet, roles: &[Role], stop: watch::Receiver<bool>) -> anyhow::Result<()> {
+pub async fn run_roles(
+    fleet: &Fleet,
+    roles: &[Role],
+    stop: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
     let mut runs = Vec::new();
     for role in roles {
         let handler = handler_for(fleet, *role).await?;
-        let queue = fleet.queue(role.queue()).expect("role queues exist").clone();
+        let queue = fleet
+            .queue(role.queue())
+            .expect("role queues exist")
+            .clone();
         let mut opts = WorkerOptions::new(role.name());
         opts.concurrency = fleet.settings.workers.concurrency.max(1);
         opts.batch = opts.concurrency;
@@ -179,8 +186,9 @@ pub fn stop_on_signal() -> watch::Receiver<bool> {
         let ctrl_c = tokio::signal::ctrl_c();
         #[cfg(unix)]
         {
-            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                .expect("SIGTERM handler can be installed");
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    .expect("SIGTERM handler can be installed");
             tokio::select! {
                 _ = ctrl_c => {},
                 _ = term.recv() => {},

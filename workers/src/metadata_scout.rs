@@ -4,7 +4,9 @@
 //! when every platform failed for a reason that may pass.
 
 use crate::fleet::{Fleet, enqueue};
-use cratedigger_domain::jobs::{self, ConsolidateJob, Envelope, MetadataJob, PlatformFailure, PlatformQuery, PlatformReport};
+use cratedigger_domain::jobs::{
+    self, ConsolidateJob, Envelope, MetadataJob, PlatformFailure, PlatformQuery, PlatformReport,
+};
 use cratedigger_domain::{ErrorClass, WantedTrack};
 use cratedigger_fleet::{Delivery, JobError, JobHandler};
 use cratedigger_platforms::Registry;
@@ -34,7 +36,10 @@ async fn run_query(registry: &Registry, query: PlatformQuery) -> PlatformReport 
             failure: Some(PlatformFailure {
                 platform: query.platform().to_string(),
                 class: ErrorClass::Auth,
-                detail: format!("{} is not enabled in this worker's configuration", query.platform()),
+                detail: format!(
+                    "{} is not enabled in this worker's configuration",
+                    query.platform()
+                ),
                 attempts: 0,
             }),
             query,
@@ -50,8 +55,16 @@ async fn run_query(registry: &Registry, query: PlatformQuery) -> PlatformReport 
     metrics::histogram!("cratedigger_platform_request_duration_seconds", "platform" => id)
         .record(started.elapsed().as_secs_f64());
     match result {
-        Ok(candidates) => PlatformReport { query, candidates, failure: None },
-        Err(e) if e.class == ErrorClass::NotFound => PlatformReport { query, candidates: Vec::new(), failure: None },
+        Ok(candidates) => PlatformReport {
+            query,
+            candidates,
+            failure: None,
+        },
+        Err(e) if e.class == ErrorClass::NotFound => PlatformReport {
+            query,
+            candidates: Vec::new(),
+            failure: None,
+        },
         Err(e) => {
             metrics::counter!("cratedigger_platform_errors_total", "platform" => id, "class" => e.class.as_str())
                 .increment(1);
@@ -71,9 +84,16 @@ async fn run_query(registry: &Registry, query: PlatformQuery) -> PlatformReport 
 }
 
 /// Runs the plan; when ISRC lookups found nothing anywhere, searches by artist and title.
-pub async fn research(registry: &Registry, wanted: &WantedTrack, queries: Vec<PlatformQuery>) -> Vec<PlatformReport> {
-    let mut reports = futures::future::join_all(queries.iter().cloned().map(|q| run_query(registry, q))).await;
-    let only_isrc = queries.iter().all(|q| matches!(q, PlatformQuery::Isrc { .. }));
+pub async fn research(
+    registry: &Registry,
+    wanted: &WantedTrack,
+    queries: Vec<PlatformQuery>,
+) -> Vec<PlatformReport> {
+    let mut reports =
+        futures::future::join_all(queries.iter().cloned().map(|q| run_query(registry, q))).await;
+    let only_isrc = queries
+        .iter()
+        .all(|q| matches!(q, PlatformQuery::Isrc { .. }));
     let found = reports.iter().any(|r| !r.candidates.is_empty());
     if only_isrc && !found {
         let fallback: Vec<PlatformQuery> = queries
@@ -84,7 +104,9 @@ pub async fn research(registry: &Registry, wanted: &WantedTrack, queries: Vec<Pl
                 title: wanted.title.clone(),
             })
             .collect();
-        reports.extend(futures::future::join_all(fallback.into_iter().map(|q| run_query(registry, q))).await);
+        reports.extend(
+            futures::future::join_all(fallback.into_iter().map(|q| run_query(registry, q))).await,
+        );
     }
     reports
 }
@@ -95,17 +117,34 @@ fn all_failed_transiently(reports: &[PlatformReport]) -> Option<JobError> {
     if reports.is_empty() || reports.iter().any(|r| r.failure.is_none()) {
         return None;
     }
-    let failures: Vec<&PlatformFailure> = reports.iter().filter_map(|r| r.failure.as_ref()).collect();
-    let transient = |c: ErrorClass| matches!(c, ErrorClass::RateLimit | ErrorClass::Server | ErrorClass::Network);
+    let failures: Vec<&PlatformFailure> =
+        reports.iter().filter_map(|r| r.failure.as_ref()).collect();
+    let transient = |c: ErrorClass| {
+        matches!(
+            c,
+            ErrorClass::RateLimit | ErrorClass::Server | ErrorClass::Network
+        )
+    };
     if !failures.iter().all(|f| transient(f.class)) {
         return None;
     }
-    let class = [ErrorClass::RateLimit, ErrorClass::Server, ErrorClass::Network]
-        .into_iter()
-        .find(|c| failures.iter().any(|f| f.class == *c))
-        .unwrap_or(ErrorClass::Network);
-    let detail = failures.iter().map(|f| f.detail.as_str()).collect::<Vec<_>>().join("; ");
-    Some(JobError::new(class, format!("every platform failed: {detail}")))
+    let class = [
+        ErrorClass::RateLimit,
+        ErrorClass::Server,
+        ErrorClass::Network,
+    ]
+    .into_iter()
+    .find(|c| failures.iter().any(|f| f.class == *c))
+    .unwrap_or(ErrorClass::Network);
+    let detail = failures
+        .iter()
+        .map(|f| f.detail.as_str())
+        .collect::<Vec<_>>()
+        .join("; ");
+    Some(JobError::new(
+        class,
+        format!("every platform failed: {detail}"),
+    ))
 }
 
 impl JobHandler for MetadataScout {
@@ -147,17 +186,37 @@ mod tests {
 
     fn failed(class: ErrorClass) -> PlatformReport {
         PlatformReport {
-            query: PlatformQuery::Search { platform: "deezer".into(), artist: "a".into(), title: "t".into() },
+            query: PlatformQuery::Search {
+                platform: "deezer".into(),
+                artist: "a".into(),
+                title: "t".into(),
+            },
             candidates: vec![],
-            failure: Some(PlatformFailure { platform: "deezer".into(), class, detail: format!("{class} trouble"), attempts: 1 }),
+            failure: Some(PlatformFailure {
+                platform: "deezer".into(),
+                class,
+                detail: format!("{class} trouble"),
+                attempts: 1,
+            }),
         }
     }
 
     #[test]
     fn retries_only_when_every_platform_failed_transiently() {
-        assert_eq!(all_failed_transiently(&[failed(ErrorClass::Server), failed(ErrorClass::RateLimit)]).unwrap().class, ErrorClass::RateLimit);
-        assert!(all_failed_transiently(&[failed(ErrorClass::Server), failed(ErrorClass::Auth)]).is_none());
-        let ok = PlatformReport { failure: None, ..failed(ErrorClass::Server) };
+        assert_eq!(
+            all_failed_transiently(&[failed(ErrorClass::Server), failed(ErrorClass::RateLimit)])
+                .unwrap()
+                .class,
+            ErrorClass::RateLimit
+        );
+        assert!(
+            all_failed_transiently(&[failed(ErrorClass::Server), failed(ErrorClass::Auth)])
+                .is_none()
+        );
+        let ok = PlatformReport {
+            failure: None,
+            ..failed(ErrorClass::Server)
+        };
         assert!(all_failed_transiently(&[failed(ErrorClass::Server), ok]).is_none());
     }
 }

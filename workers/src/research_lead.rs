@@ -123,32 +123,61 @@ mod tests {
 
     fn caps() -> Vec<PlatformCaps> {
         vec![
-            PlatformCaps { id: "musicbrainz".into(), supports_isrc: true },
-            PlatformCaps { id: "deezer".into(), supports_isrc: true },
-            PlatformCaps { id: "textonly".into(), supports_isrc: false },
+            PlatformCaps {
+                id: "musicbrainz".into(),
+                supports_isrc: true,
+            },
+            PlatformCaps {
+                id: "deezer".into(),
+                supports_isrc: true,
+            },
+            PlatformCaps {
+                id: "textonly".into(),
+                supports_isrc: false,
+            },
         ]
     }
 
     #[test]
     fn isrc_first_when_known() {
-        let w = WantedTrack { artist: "Daft Punk".into(), title: "Harder".into(), isrc: Some("gb-duw-00-00059".into()), ..Default::default() };
+        let w = WantedTrack {
+            artist: "Daft Punk".into(),
+            title: "Harder".into(),
+            isrc: Some("gb-duw-00-00059".into()),
+            ..Default::default()
+        };
         let (q, why) = plan(&w, &caps());
         assert_eq!(q.len(), 2);
-        assert!(q.iter().all(|q| matches!(q, PlatformQuery::Isrc { isrc, .. } if isrc == "GBDUW0000059")));
+        assert!(
+            q.iter()
+                .all(|q| matches!(q, PlatformQuery::Isrc { isrc, .. } if isrc == "GBDUW0000059"))
+        );
         assert!(why.contains("ISRC GBDUW0000059"));
     }
 
     #[test]
     fn search_everywhere_without_isrc_and_keep_the_mix() {
-        let w = WantedTrack { artist: "Bicep".into(), title: "Glue".into(), mix: Some("Extended Mix".into()), ..Default::default() };
+        let w = WantedTrack {
+            artist: "Bicep".into(),
+            title: "Glue".into(),
+            mix: Some("Extended Mix".into()),
+            ..Default::default()
+        };
         let (q, _) = plan(&w, &caps());
         assert_eq!(q.len(), 3);
-        assert!(matches!(&q[0], PlatformQuery::Search { title, .. } if title == "Glue (Extended Mix)"));
+        assert!(
+            matches!(&q[0], PlatformQuery::Search { title, .. } if title == "Glue (Extended Mix)")
+        );
     }
 
     #[test]
     fn invalid_isrc_falls_back_to_search() {
-        let w = WantedTrack { artist: "A".into(), title: "T".into(), isrc: Some("nope".into()), ..Default::default() };
+        let w = WantedTrack {
+            artist: "A".into(),
+            title: "T".into(),
+            isrc: Some("nope".into()),
+            ..Default::default()
+        };
         let (q, why) = plan(&w, &caps());
         assert!(q.iter().all(|q| matches!(q, PlatformQuery::Search { .. })));
         assert!(why.contains("not valid"));

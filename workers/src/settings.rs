@@ -209,11 +209,17 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("cd-settings-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("c.toml");
-        std::fs::write(&file, "[database]\nurl = \"postgres://file/db\"\n[workers]\nconcurrency = 3\n").unwrap();
+        std::fs::write(
+            &file,
+            "[database]\nurl = \"postgres://file/db\"\n[workers]\nconcurrency = 3\n",
+        )
+        .unwrap();
         let s = Settings::load(Some(&file)).unwrap();
         assert_eq!(s.database.url, "postgres://file/db");
         assert_eq!(s.workers.concurrency, 3);
-        let err = Settings::load(Some(&dir.join("missing.toml"))).unwrap_err().to_string();
+        let err = Settings::load(Some(&dir.join("missing.toml")))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("missing.toml"), "{err}");
     }
 

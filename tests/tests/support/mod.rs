@@ -14,7 +14,10 @@ use std::time::{Duration, Instant};
 
 /// Workspace root (this crate lives in `<root>/tests`).
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
 }
 
 fn target_dir() -> PathBuf {
@@ -30,7 +33,15 @@ pub fn bin(name: &str) -> PathBuf {
     BUILT.get_or_init(|| {
         if std::env::var_os("CRATEDIGGER_E2E_NO_BUILD").is_none() {
             let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-                .args(["build", "--quiet", "--bins", "-p", "cratedigger", "-p", "cratedigger-workers"])
+                .args([
+                    "build",
+                    "--quiet",
+                    "--bins",
+                    "-p",
+                    "cratedigger",
+                    "-p",
+                    "cratedigger-workers",
+                ])
                 .current_dir(workspace_root())
                 .status()
                 .expect("cargo can be run to build the binaries under test");
@@ -62,7 +73,9 @@ impl Proc {
 
     /// SIGTERM and wait up to `limit` for a clean exit; returns the exit status success.
     pub fn terminate(&mut self, limit: Duration) -> bool {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
         let start = Instant::now();
         while start.elapsed() < limit {
             if let Ok(Some(st)) = self.child.try_wait() {
@@ -87,7 +100,11 @@ impl Drop for Proc {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// One isolated fleet: database, queue prefix, fixture server, API port, log folder.
@@ -113,7 +130,16 @@ impl Env {
         let prefix = format!("e2e-{test}-{}", ulid::Ulid::new());
         let logs = std::env::temp_dir().join(&prefix);
         std::fs::create_dir_all(&logs).unwrap();
-        Env { db, db_url, prefix, fixtures, api_port: free_port(), logs, extra_env: Vec::new(), procs: Vec::new() }
+        Env {
+            db,
+            db_url,
+            prefix,
+            fixtures,
+            api_port: free_port(),
+            logs,
+            extra_env: Vec::new(),
+            procs: Vec::new(),
+        }
     }
 
     /// Base URL of the scheduler API.
@@ -122,15 +148,25 @@ impl Env {
     }
 
     fn env(&self) -> Vec<(String, String)> {
-        let redis = std::env::var("CRATEDIGGER__REDIS__URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+        let redis = std::env::var("CRATEDIGGER__REDIS__URL")
+            .unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
         let mut v = vec![
             ("CRATEDIGGER__DATABASE__URL".into(), self.db_url.clone()),
             ("CRATEDIGGER__REDIS__URL".into(), redis),
             ("CRATEDIGGER__QUEUE__PREFIX".into(), self.prefix.clone()),
-            ("CRATEDIGGER__API__BIND".into(), format!("127.0.0.1:{}", self.api_port)),
+            (
+                "CRATEDIGGER__API__BIND".into(),
+                format!("127.0.0.1:{}", self.api_port),
+            ),
             ("CRATEDIGGER__API__URL".into(), self.api()),
-            ("CRATEDIGGER__PLATFORMS__MUSICBRAINZ__BASE_URL".into(), self.fixtures.base_url()),
-            ("CRATEDIGGER__PLATFORMS__DEEZER__BASE_URL".into(), self.fixtures.base_url()),
+            (
+                "CRATEDIGGER__PLATFORMS__MUSICBRAINZ__BASE_URL".into(),
+                self.fixtures.base_url(),
+            ),
+            (
+                "CRATEDIGGER__PLATFORMS__DEEZER__BASE_URL".into(),
+                self.fixtures.base_url(),
+            ),
             ("RUST_LOG".into(), "info".into()),
         ];
         v.extend(self.extra_env.iter().cloned());
@@ -149,7 +185,11 @@ impl Env {
             .stderr(file)
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {program}: {e}"));
-        self.procs.push(Proc { name: name.into(), child, log });
+        self.procs.push(Proc {
+            name: name.into(),
+            child,
+            log,
+        });
         self.procs.len() - 1
     }
 
@@ -165,7 +205,10 @@ impl Env {
                 return;
             }
             if start.elapsed() > Duration::from_secs(30) {
-                panic!("scheduler not ready after 30 s; log:\n{}", self.procs[0].log_text());
+                panic!(
+                    "scheduler not ready after 30 s; log:\n{}",
+                    self.procs[0].log_text()
+                );
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -182,7 +225,9 @@ impl Env {
 
     /// GET a JSON document from the API.
     pub async fn get(&self, path: &str) -> Value {
-        let r = reqwest::get(format!("{}{path}", self.api())).await.expect("API reachable");
+        let r = reqwest::get(format!("{}{path}", self.api()))
+            .await
+            .expect("API reachable");
         assert!(r.status().is_success(), "GET {path}: {}", r.status());
         r.json().await.unwrap()
     }
@@ -190,7 +235,10 @@ impl Env {
     /// POST a playlist; returns the created sync document.
     pub async fn post_playlist(&self, text: &str, lane: &str) -> Value {
         let r = reqwest::Client::new()
-            .post(format!("{}/v1/syncs?source=e2e.txt&lane={lane}", self.api()))
+            .post(format!(
+                "{}/v1/syncs?source=e2e.txt&lane={lane}",
+                self.api()
+            ))
             .body(text.to_string())
             .send()
             .await
@@ -208,7 +256,11 @@ impl Env {
                 return p;
             }
             if start.elapsed() > limit {
-                let logs: String = self.procs.iter().map(|p| format!("--- {}\n{}\n", p.name, tail(&p.log_text(), 30))).collect();
+                let logs: String = self
+                    .procs
+                    .iter()
+                    .map(|p| format!("--- {}\n{}\n", p.name, tail(&p.log_text(), 30)))
+                    .collect();
                 panic!("sync not finished after {limit:?}: {}\n{logs}", p["counts"]);
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
@@ -233,7 +285,10 @@ pub fn fixture_lines() -> Vec<String> {
     let kit = cratedigger_e2e::kit::kit_dir();
     let mut out = Vec::new();
     let mb: Value = serde_json::from_slice(
-        &std::fs::read(kit.join("fixtures/musicbrainz/recording_search_query-artist-fleetwood-mac_limit-100.json")).unwrap(),
+        &std::fs::read(kit.join(
+            "fixtures/musicbrainz/recording_search_query-artist-fleetwood-mac_limit-100.json",
+        ))
+        .unwrap(),
     )
     .unwrap();
     for r in mb["recordings"].as_array().unwrap() {
@@ -241,14 +296,34 @@ pub fn fixture_lines() -> Vec<String> {
             .as_array()
             .unwrap()
             .iter()
-            .map(|c| format!("{}{}", c["name"].as_str().unwrap_or(""), c["joinphrase"].as_str().unwrap_or("")))
+            .map(|c| {
+                format!(
+                    "{}{}",
+                    c["name"].as_str().unwrap_or(""),
+                    c["joinphrase"].as_str().unwrap_or("")
+                )
+            })
             .collect();
-        out.push(format!("{} - {}", artist.trim(), r["title"].as_str().unwrap()));
+        out.push(format!(
+            "{} - {}",
+            artist.trim(),
+            r["title"].as_str().unwrap()
+        ));
     }
-    for f in ["search_q-billy-jean_limit-2.json", "search_q-soliloquy.json", "search-track_artist-lou-doillon_track-joke.json"] {
-        let d: Value = serde_json::from_slice(&std::fs::read(kit.join("fixtures/deezer").join(f)).unwrap()).unwrap();
+    for f in [
+        "search_q-billy-jean_limit-2.json",
+        "search_q-soliloquy.json",
+        "search-track_artist-lou-doillon_track-joke.json",
+    ] {
+        let d: Value =
+            serde_json::from_slice(&std::fs::read(kit.join("fixtures/deezer").join(f)).unwrap())
+                .unwrap();
         for t in d["data"].as_array().unwrap() {
-            out.push(format!("{} - {}", t["artist"]["name"].as_str().unwrap(), t["title"].as_str().unwrap()));
+            out.push(format!(
+                "{} - {}",
+                t["artist"]["name"].as_str().unwrap(),
+                t["title"].as_str().unwrap()
+            ));
         }
     }
     out
