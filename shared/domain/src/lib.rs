@@ -9,6 +9,6 @@ pub mod item;
 pub mod jobs;
 pub mod track;
 
-pub use error::ErrorClass;
+pub use error::{ErrorClass, RetryRule};
 pub use item::{ItemState, Lane};
 pub use track::{ArtistCredit, ArtistRole, PlatformTrack, WantedTrack};

@@ -5,36 +5,8 @@ use cratedigger_domain::ErrorClass;
 use rand::Rng;
 use std::time::Duration;
 
-/// Attempts and backoff for one error class.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ClassPolicy {
-    /// Total attempts allowed (1 = fail fast).
-    pub max_attempts: u32,
-    /// Wait before the second attempt; doubles after each further attempt.
-    pub base: Duration,
-}
-
 /// Upper bound for one backoff wait.
-pub const BACKOFF_CAP: Duration = Duration::from_secs(60);
-
-/// The policy for a class: rate limit 5 attempts from 30 s, network 3 from 2 s, server 3
-/// from 5 s; auth, not found and malformed requests fail fast.
-pub fn policy(class: ErrorClass) -> ClassPolicy {
-    let (max_attempts, base) = match class {
-        ErrorClass::RateLimit => (5, 30),
-        ErrorClass::Network => (3, 2),
-        ErrorClass::Server => (3, 5),
-        ErrorClass::Internal => (3, 1),
-        ErrorClass::Auth
-        | ErrorClass::NotFound
-        | ErrorClass::BadRequest
-        | ErrorClass::Malformed => (1, 0),
-    };
-    ClassPolicy {
-        max_attempts,
-        base: Duration::from_secs(base),
-    }
-}
+pub use cratedigger_domain::error::BACKOFF_CAP;
 
 /// Decision after a failed attempt.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -49,12 +21,15 @@ pub enum Next {
 /// "equal jitter" (half fixed, half random) so a burst of failures does not retry in step.
 /// A server's `Retry-After` is a floor.
 pub fn next(class: ErrorClass, attempt: u32, retry_after: Option<Duration>) -> Next {
-    let p = policy(class);
+    let p = class.retry_rule();
     if attempt >= p.max_attempts {
         return Next::GiveUp;
     }
     let exp = attempt.saturating_sub(1).min(16);
-    let raw = p.base.saturating_mul(1u32 << exp).min(BACKOFF_CAP);
+    let raw = p
+        .base
+        .saturating_mul(cratedigger_domain::error::BACKOFF_FACTOR.saturating_pow(exp))
+        .min(BACKOFF_CAP);
     let half = raw / 2;
     let jitter = if half.is_zero() {
         Duration::ZERO

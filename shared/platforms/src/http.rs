@@ -148,23 +148,24 @@ pub struct RetryPolicy {
     pub jitter: bool,
 }
 
+impl From<cratedigger_domain::RetryRule> for ClassRetry {
+    fn from(r: cratedigger_domain::RetryRule) -> Self {
+        ClassRetry {
+            max_attempts: r.max_attempts,
+            base: r.base,
+        }
+    }
+}
+
 impl Default for RetryPolicy {
+    /// The product's table from [`ErrorClass::retry_rule`], shared with the job runtime.
     fn default() -> Self {
         Self {
-            rate_limit: ClassRetry {
-                max_attempts: 5,
-                base: Duration::from_secs(30),
-            },
-            network: ClassRetry {
-                max_attempts: 3,
-                base: Duration::from_secs(2),
-            },
-            server: ClassRetry {
-                max_attempts: 3,
-                base: Duration::from_secs(5),
-            },
-            factor: 2,
-            cap: Duration::from_secs(60),
+            rate_limit: ErrorClass::RateLimit.retry_rule().into(),
+            network: ErrorClass::Network.retry_rule().into(),
+            server: ErrorClass::Server.retry_rule().into(),
+            factor: cratedigger_domain::error::BACKOFF_FACTOR,
+            cap: cratedigger_domain::error::BACKOFF_CAP,
             max_wait: DEFAULT_MAX_WAIT,
             jitter: true,
         }

@@ -263,12 +263,15 @@ impl JobHandler for Noop {
 }
 
 /// Step 2: one worker drains the `N` ready jobs; clock from worker start to `done == N`.
-async fn drain(b: &Bench, q: &Queue) -> anyhow::Result<f64> {
+async fn drain(b: &Bench, q: &Queue) -> anyhow::Result<Drain> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut opts = WorkerOptions::new("bench-drain");
     opts.concurrency = 100;
     opts.batch = 100;
     let monitor_q = q.clone();
+    let mut conn = b.conn.clone();
+    let redis_cpu0 = redis_cpu_secs(&mut conn).await;
+    let own_cpu0 = own_cpu_secs();
     let start = Instant::now();
     let monitor = async move {
         let deadline = start + Duration::from_secs(300);
@@ -293,7 +296,55 @@ async fn drain(b: &Bench, q: &Queue) -> anyhow::Result<f64> {
         monitor
     );
     worker?;
-    Ok(N as f64 / elapsed?.as_secs_f64())
+    let elapsed = elapsed?.as_secs_f64();
+    // CPU over the worker's whole life (its stop takes a few ms more than `elapsed`).
+    let redis_cpu = redis_cpu_secs(&mut conn).await - redis_cpu0;
+    let own_cpu = own_cpu_secs() - own_cpu0;
+    Ok(Drain {
+        rate: N as f64 / elapsed,
+        redis_core: redis_cpu / elapsed,
+        bench_core: own_cpu / elapsed,
+    })
+}
+
+/// Result of the drain step, with where the CPU went.
+struct Drain {
+    rate: f64,
+    /// Redis CPU time / wall time (1.0 = one core busy).
+    redis_core: f64,
+    /// This process' CPU time / wall time.
+    bench_core: f64,
+}
+
+/// Redis' `used_cpu_user + used_cpu_sys` in seconds (NaN if unknown).
+async fn redis_cpu_secs(conn: &mut ConnectionManager) -> f64 {
+    let info: String = redis::cmd("INFO")
+        .arg("cpu")
+        .query_async(conn)
+        .await
+        .unwrap_or_default();
+    let field = |name: &str| {
+        info.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .unwrap_or(f64::NAN)
+    };
+    field("used_cpu_user:") + field("used_cpu_sys:")
+}
+
+/// This process' user + system CPU time in seconds, from `/proc/self/stat` (NaN if unknown;
+/// assumes the usual 100 clock ticks per second).
+fn own_cpu_secs() -> f64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            let after = s.rsplit_once(')')?.1;
+            let f: Vec<&str> = after.split_whitespace().collect();
+            // Fields 14 and 15 of stat(5); `after` starts at field 3.
+            let ticks = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+            Some(ticks / 100.0)
+        })
+        .unwrap_or(f64::NAN)
 }
 
 /// What the latency step's handler records.
@@ -483,7 +534,7 @@ async fn ceiling(url: &str) -> Result<Ceiling, String> {
 struct Run {
     single: f64,
     batched: f64,
-    drain: f64,
+    drain: Drain,
     latency: Latency,
     ceiling: Result<Ceiling, String>,
 }
@@ -495,7 +546,12 @@ async fn one_run(b: &Bench, run: usize) -> anyhow::Result<Run> {
     let batched = enqueue_batched(&drain_q, run).await?;
     eprintln!("  run {run}: enqueue batched {} jobs/s", thousands(batched));
     let drained = drain(b, &drain_q).await?;
-    eprintln!("  run {run}: drain           {} jobs/s", thousands(drained));
+    eprintln!(
+        "  run {run}: drain           {} jobs/s (Redis {:.0}% of a core, bench process {:.0}%)",
+        thousands(drained.rate),
+        drained.redis_core * 100.0,
+        drained.bench_core * 100.0
+    );
     let latency = interactive_latency(b, run).await?;
     eprintln!(
         "  run {run}: interactive pickup p50 {} p99 {} max {} (>= {} batch jobs waiting)",
@@ -576,7 +632,9 @@ fn report(runs: &[Run], m: &Machine, ceiling_note: Option<&str>) -> String {
     let lat = |x: f64| format!("{x:.2}");
     let single = col(&|r| r.single);
     let batched = col(&|r| r.batched);
-    let drain = col(&|r| r.drain);
+    let drain = col(&|r| r.drain.rate);
+    let redis_core = median(&col(&|r| r.drain.redis_core));
+    let bench_core = median(&col(&|r| r.drain.bench_core));
     let p50 = col(&|r| r.latency.p50);
     let p99 = col(&|r| r.latency.p99);
     let max = col(&|r| r.latency.max);
@@ -737,6 +795,13 @@ fn report(runs: &[Run], m: &Machine, ceiling_note: Option<&str>) -> String {
         payload(1, 0).len(),
         INTERACTIVE_GAP.as_millis(),
         thousands(backlog as f64),
+    );
+    let _ = writeln!(
+        out,
+        "\nDuring the drain (median): Redis used {:.0}% of a core, the bench process (worker) {:.0}% of a core, on {} CPUs.",
+        redis_core * 100.0,
+        bench_core * 100.0,
+        m.nproc
     );
     if let Some(note) = ceiling_note {
         let _ = writeln!(out, "\nCeiling skipped: {note}; no ratios.");
