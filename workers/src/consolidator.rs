@@ -4,7 +4,7 @@
 //! effect). Next jobs are enqueued only after the commit; if that enqueue is lost, the
 //! scheduler's reconciler re-enqueues the item.
 
-use crate::fleet::{Fleet, enqueue};
+use crate::fleet::{Fleet, decode_job, enqueue, enqueue_next};
 use crate::settings::Settings;
 use cratedigger_domain::jobs::{
     self, ConsolidateJob, Envelope, MetadataJob, PlatformQuery, PlatformReport,
@@ -71,8 +71,7 @@ impl JobHandler for Consolidator {
         let fleet = self.fleet.clone();
         let store = self.store.clone();
         Box::pin(async move {
-            let env: Envelope<ConsolidateJob> = jobs::decode(&job.payload)
-                .map_err(|e| JobError::new(ErrorClass::Malformed, e.to_string()))?;
+            let env: Envelope<ConsolidateJob> = decode_job(&job)?;
             let job_id = env.job_id;
             let item_id = env.body.item_id();
             let Some(mut tx) = store
@@ -125,9 +124,7 @@ impl JobHandler for Consolidator {
             };
             tx.commit().await.map_err(store_error)?;
             if let Some(next) = next {
-                enqueue(&fleet.metadata, job.lane, &next)
-                    .await
-                    .map_err(|e| JobError::new(ErrorClass::Network, e.to_string()))?;
+                enqueue_next(&fleet.metadata, job.lane, &next).await?;
             }
             Ok(())
         })

@@ -2,9 +2,11 @@
 //! process until SIGTERM / Ctrl-C.
 
 use crate::settings::Settings;
-use cratedigger_domain::Lane;
-use cratedigger_domain::jobs::{Envelope, queues};
-use cratedigger_fleet::{JobHandler, Queue, QueueError, WorkerOptions, run_worker};
+use cratedigger_domain::jobs::{self, Envelope, queues};
+use cratedigger_domain::{ErrorClass, Lane};
+use cratedigger_fleet::{
+    Delivery, JobError, JobHandler, Queue, QueueError, WorkerOptions, run_worker,
+};
 use cratedigger_platforms::Registry;
 use cratedigger_store::Store;
 use serde::Serialize;
@@ -127,6 +129,24 @@ pub async fn enqueue<T: Serialize>(
     queue
         .push(lane, &envelope.job_id.to_string(), &payload)
         .await
+}
+
+/// Reads a delivery's envelope; an unreadable or newer-schema job is `Malformed` (fails
+/// fast to the dead-letter list, and the item fails with the reason).
+pub fn decode_job<T: serde::de::DeserializeOwned>(job: &Delivery) -> Result<Envelope<T>, JobError> {
+    jobs::decode(&job.payload).map_err(|e| JobError::new(ErrorClass::Malformed, e.to_string()))
+}
+
+/// Enqueues the next step of an item from a handler; a Redis failure retries the handler.
+pub async fn enqueue_next<T: Serialize>(
+    queue: &Queue,
+    lane: Lane,
+    envelope: &Envelope<T>,
+) -> Result<(), JobError> {
+    enqueue(queue, lane, envelope)
+        .await
+        .map(|_| ())
+        .map_err(|e| JobError::new(ErrorClass::Network, e.to_string()))
 }
 
 /// Builds the handler of a role.

@@ -3,9 +3,9 @@
 //! reported as skipped with its reason (degraded mode); the job itself is retried only
 //! when every platform failed for a reason that may pass.
 
-use crate::fleet::{Fleet, enqueue};
+use crate::fleet::{Fleet, decode_job, enqueue_next};
 use cratedigger_domain::jobs::{
-    self, ConsolidateJob, Envelope, MetadataJob, PlatformFailure, PlatformQuery, PlatformReport,
+    ConsolidateJob, Envelope, MetadataJob, PlatformFailure, PlatformQuery, PlatformReport,
 };
 use cratedigger_domain::{ErrorClass, WantedTrack};
 use cratedigger_fleet::{Delivery, JobError, JobHandler};
@@ -152,8 +152,7 @@ impl JobHandler for MetadataScout {
         let fleet = self.fleet.clone();
         let registry = self.registry.clone();
         Box::pin(async move {
-            let env: Envelope<MetadataJob> = jobs::decode(&job.payload)
-                .map_err(|e| JobError::new(ErrorClass::Malformed, e.to_string()))?;
+            let env: Envelope<MetadataJob> = decode_job(&job)?;
             let m = env.body;
             let reports = research(&registry, &m.wanted, m.queries).await;
             if let Some(err) = all_failed_transiently(&reports) {
@@ -168,9 +167,7 @@ impl JobHandler for MetadataScout {
                     reports,
                 },
             );
-            enqueue(&fleet.consolidate, job.lane, &report)
-                .await
-                .map_err(|e| JobError::new(ErrorClass::Network, e.to_string()))?;
+            enqueue_next(&fleet.consolidate, job.lane, &report).await?;
             Ok(())
         })
     }

@@ -3,8 +3,8 @@
 //! enabled platform is searched by artist and title. The plan goes to the consolidator,
 //! which records it and dispatches the scouts.
 
-use crate::fleet::{Fleet, enqueue};
-use cratedigger_domain::jobs::{self, ConsolidateJob, Envelope, PlatformQuery, ResearchJob};
+use crate::fleet::{Fleet, decode_job, enqueue_next};
+use cratedigger_domain::jobs::{ConsolidateJob, Envelope, PlatformQuery, ResearchJob};
 use cratedigger_domain::{ErrorClass, WantedTrack};
 use cratedigger_fleet::{Delivery, JobError, JobHandler};
 use cratedigger_platforms::Registry;
@@ -85,8 +85,7 @@ impl JobHandler for ResearchLead {
         let fleet = self.fleet.clone();
         let platforms = self.platforms.clone();
         Box::pin(async move {
-            let env: Envelope<ResearchJob> = jobs::decode(&job.payload)
-                .map_err(|e| JobError::new(ErrorClass::Malformed, e.to_string()))?;
+            let env: Envelope<ResearchJob> = decode_job(&job)?;
             let r = env.body;
             let (queries, rationale) = plan(&r.wanted, &platforms);
             if queries.is_empty() {
@@ -105,9 +104,7 @@ impl JobHandler for ResearchLead {
                     rationale,
                 },
             );
-            enqueue(&fleet.consolidate, job.lane, &planned)
-                .await
-                .map_err(|e| JobError::new(ErrorClass::Network, e.to_string()))?;
+            enqueue_next(&fleet.consolidate, job.lane, &planned).await?;
             Ok(())
         })
     }
