@@ -791,7 +791,8 @@ fn report(runs: &[Run], m: &Machine, ceiling_note: Option<&str>) -> String {
         .unwrap_or(0);
     let _ = writeln!(
         out,
-        "\nJobs: {N} no-op jobs of {} bytes of JSON. Interactive pickup: {INTERACTIVE} jobs pushed every {} ms to a worker with concurrency 16, batch 16, while batch jobs that sleep ~1 ms were waiting (never fewer than {} waiting at a push). Pickup latency is the time from the push to the start of the handler. Ceiling: `redis-benchmark -t lpush,rpop -n {CEILING_REQUESTS} -q` (50 clients, no pipelining), run once per run.",
+        "\nJobs: {} no-op jobs of {} bytes of JSON. Interactive pickup: {INTERACTIVE} jobs pushed every {} ms to a worker with concurrency 16, batch 16, while batch jobs that sleep ~1 ms were waiting (never fewer than {} waiting at a push). Pickup latency is the time from the push to the start of the handler. Ceiling: `redis-benchmark -t lpush,rpop -n {CEILING_REQUESTS} -q` (50 clients, no pipelining), run once per run.",
+        thousands(N as f64),
         payload(1, 0).len(),
         INTERACTIVE_GAP.as_millis(),
         thousands(backlog as f64),

@@ -1,0 +1,59 @@
+# cratedigger: `just demo` runs the fleet on a sample playlist, `just test` runs the tests.
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+# List the recipes
+[private]
+default:
+    @just --list --unsorted
+
+# Ensure Postgres (127.0.0.1:5432), Redis (127.0.0.1:6379) and the `cratedigger` database
+setup:
+    bash deploy/scripts/ensure-services.sh
+
+# Run every test (unit, integration, end-to-end on the real binaries) against local services
+test: setup
+    cargo build --workspace --bins
+    @if cargo nextest --version >/dev/null 2>&1; then \
+        echo "cargo nextest run --workspace --no-fail-fast"; \
+        cargo nextest run --workspace --no-fail-fast; \
+    else \
+        echo "cargo-nextest not found (cargo install cargo-nextest --locked); cargo test --workspace --no-fail-fast"; \
+        cargo test --workspace --no-fail-fast; \
+    fi
+
+# Check formatting and lints (clippy with warnings as errors)
+lint:
+    cargo fmt --all --check
+    cargo clippy --workspace --all-targets -- -D warnings
+
+# Sync samples/demo-playlist.m3u through the whole fleet against a local fixture server
+demo: setup
+    cargo build --workspace --bins
+    bash deploy/scripts/demo.sh
+
+# Sync FILE against the live platforms; start the fleet first with `just up` in another terminal
+[no-cd]
+sync FILE:
+    cargo run --release -p cratedigger -- sync "{{ FILE }}" --wait
+
+# Run the whole fleet (scheduler API + every worker) in one process on local defaults
+up: setup
+    cargo run --release -p cratedigger -- up
+
+# Run a benchmark and append its results to docs/benchmarks.md (available: queue)
+bench WHAT:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    case "{{ WHAT }}" in
+        queue)
+            bash deploy/scripts/ensure-services.sh
+            set -x
+            cargo run --release -p cratedigger-e2e --bin bench-queue -- --runs 3 --markdown docs/benchmarks.md
+            ;;
+        *)
+            echo "unknown benchmark '{{ WHAT }}'; available benchmarks:" >&2
+            echo "  queue  enqueue and drain 50,000 jobs through the fleet's queue layer and worker runtime," >&2
+            echo "         interactive pickup latency behind 10,000 batch jobs; ratios to redis-benchmark" >&2
+            exit 1
+            ;;
+    esac
