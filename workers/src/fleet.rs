@@ -182,7 +182,10 @@ pub async fn run_roles(
             .clone();
         let mut opts = WorkerOptions::new(role.name());
         opts.concurrency = fleet.settings.workers.concurrency.max(1);
-        opts.batch = opts.concurrency;
+        opts.batch = match fleet.settings.workers.fetch_batch {
+            0 => opts.concurrency,
+            n => n,
+        };
         opts.idle_poll = Duration::from_millis(fleet.settings.workers.idle_poll_ms.max(10));
         runs.push(run_worker(
             fleet.settings.redis.url.clone(),

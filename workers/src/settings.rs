@@ -107,6 +107,9 @@ impl Default for ApiSettings {
 pub struct WorkerSettings {
     /// Jobs handled at once per worker process.
     pub concurrency: usize,
+    /// Jobs reserved per fetch; 0 means "as many as `concurrency`". Larger batches drain
+    /// short jobs faster (fewer round trips) but let one process hold more jobs at once.
+    pub fetch_batch: usize,
     /// Where a worker binary serves `/metrics`, `/healthz`, `/readyz` (port 0 = any free port,
     /// printed at start).
     pub metrics_bind: String,
@@ -118,6 +121,7 @@ impl Default for WorkerSettings {
     fn default() -> Self {
         Self {
             concurrency: 16,
+            fetch_batch: 0,
             metrics_bind: "127.0.0.1:0".into(),
             idle_poll_ms: 500,
         }

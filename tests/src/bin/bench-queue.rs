@@ -3,7 +3,7 @@
 //! In one run, through the fleet's own queue layer and worker runtime (release build):
 //! 1. enqueue 50,000 no-op jobs (~200-byte JSON) one at a time (`Queue::push`) and in
 //!    batches of 1,000 (`Queue::push_batch`), sequential calls;
-//! 2. drain 50,000 ready jobs with one worker (`run_worker`, concurrency 100, batch 100,
+//! 2. drain 50,000 ready jobs with one worker (`run_worker`, concurrency 100, fetch batch 500 by default,
 //!    no-op handler), from worker start until `stats.done == 50,000`;
 //! 3. interactive pickup latency: 200 interactive jobs pushed every ~20 ms while a worker
 //!    (concurrency 16, batch jobs sleep ~1 ms) works through a backlog of 10,000 batch jobs;
@@ -25,8 +25,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::watch;
 
-const USAGE: &str = "usage: bench-queue [--runs N] [--markdown FILE]\n\
+const USAGE: &str = "usage: bench-queue [--runs N] [--fetch-batch N] [--markdown FILE]\n\
     --runs N         repeat the benchmark N times and report medians (default 3)\n\
+    --fetch-batch N  jobs the draining worker reserves per fetch (default 500; the\n\
+                     fleet's CRATEDIGGER__WORKERS__FETCH_BATCH)\n\
     --markdown FILE  append the results as a dated markdown section to FILE\n\
     Redis: $CRATEDIGGER__REDIS__URL (default redis://127.0.0.1:6379)";
 
@@ -50,12 +52,17 @@ const P99_MS: f64 = 50.0;
 
 struct Args {
     runs: usize,
+    fetch_batch: usize,
     markdown: Option<String>,
 }
+
+/// Fetch batch of the drain step (set once from the arguments).
+static FETCH_BATCH: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
 
 fn parse_args() -> Result<Option<Args>, String> {
     let mut args = Args {
         runs: 3,
+        fetch_batch: 500,
         markdown: None,
     };
     let mut it = std::env::args().skip(1);
@@ -78,6 +85,14 @@ fn parse_args() -> Result<Option<Args>, String> {
                     .ok()
                     .filter(|n| *n > 0)
                     .ok_or_else(|| format!("--runs '{v}' is not a positive number"))?;
+            }
+            "--fetch-batch" => {
+                let v = value("--fetch-batch")?;
+                args.fetch_batch = v
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=5000).contains(n))
+                    .ok_or_else(|| format!("--fetch-batch '{v}' must be 1 to 5000"))?;
             }
             "--markdown" => args.markdown = Some(value("--markdown")?),
             "-h" | "--help" => return Ok(None),
@@ -267,7 +282,7 @@ async fn drain(b: &Bench, q: &Queue) -> anyhow::Result<Drain> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut opts = WorkerOptions::new("bench-drain");
     opts.concurrency = 100;
-    opts.batch = 100;
+    opts.batch = *FETCH_BATCH.get().unwrap_or(&500);
     let monitor_q = q.clone();
     let mut conn = b.conn.clone();
     let redis_cpu0 = redis_cpu_secs(&mut conn).await;
@@ -699,7 +714,10 @@ fn report(runs: &[Run], m: &Machine, ceiling_note: Option<&str>) -> String {
         ratio_verdict(bt, lpush_m, BATCHED_VS_LPUSH),
     ]);
     rows.push([
-        "drain, 1 worker, conc 100, batch 100 (jobs/s)".into(),
+        format!(
+            "drain, 1 worker, conc 100, fetch batch {} (jobs/s)",
+            FETCH_BATCH.get().unwrap_or(&500)
+        ),
         rate(d),
         list(&drain, &rate),
         ceiling_cell("RPOP", rpop_m),
@@ -832,6 +850,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let _ = FETCH_BATCH.set(args.fetch_batch);
     let url = redis_url();
     let conn = match queue::connect(&url).await {
         Ok(c) => c,
