@@ -24,6 +24,7 @@ use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{Notify, mpsc, watch};
+use tracing::Instrument;
 
 /// A job failure as a handler reports it: the class picks the retry policy.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -143,7 +144,9 @@ fn run_job(
     delivery: Delivery,
     shared: Data<Arc<Shared>>,
 ) -> BoxFuture<'static, Result<(), BoxDynError>> {
-    Box::pin(run_job_inner(delivery, shared.0.clone()))
+    let s = shared.0.clone();
+    let span = job_span(&s.worker, s.queue.name(), &delivery);
+    Box::pin(run_job_inner(delivery, s).instrument(span))
 }
 
 async fn run_job_inner(delivery: Delivery, s: Arc<Shared>) -> Result<(), BoxDynError> {
@@ -151,8 +154,8 @@ async fn run_job_inner(delivery: Delivery, s: Arc<Shared>) -> Result<(), BoxDynE
     let attempt = delivery.attempt;
     let started = std::time::Instant::now();
     // The handler runs as its own task so jobs use every core; the apalis worker future
-    // itself is polled on the caller's task.
-    let result = match tokio::spawn(s.handler.handle(delivery.clone())).await {
+    // itself is polled on the caller's task. Every log line of the job carries its ids.
+    let result = match tokio::spawn(s.handler.handle(delivery.clone()).in_current_span()).await {
         Ok(r) => r,
         Err(join) => Err(JobError::new(
             ErrorClass::Internal,
@@ -439,4 +442,37 @@ fn fetch_stream(st: &mut FetchState, _: &(), _: &WorkerContext) -> TaskStream {
         }
     })
     .boxed()
+}
+
+/// The ids a job's log lines carry, read leniently from the envelope (`job_id`,
+/// `body.sync_id`, `body.item_id`); a payload without them still gets queue, job and worker.
+#[derive(serde::Deserialize, Default)]
+struct EnvelopeIds {
+    #[serde(default)]
+    job_id: Option<String>,
+    #[serde(default)]
+    body: Option<BodyIds>,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct BodyIds {
+    #[serde(default)]
+    sync_id: Option<String>,
+    #[serde(default)]
+    item_id: Option<String>,
+}
+
+fn job_span(worker: &str, queue: &str, d: &Delivery) -> tracing::Span {
+    let ids: EnvelopeIds = serde_json::from_slice(&d.payload).unwrap_or_default();
+    let body = ids.body.unwrap_or_default();
+    tracing::info_span!(
+        "job",
+        queue,
+        worker,
+        qid = %d.qid,
+        attempt = d.attempt,
+        job_id = ids.job_id.as_deref().unwrap_or(""),
+        sync_id = body.sync_id.as_deref().unwrap_or(""),
+        item_id = body.item_id.as_deref().unwrap_or(""),
+    )
 }
