@@ -136,5 +136,12 @@ pub async fn run(fleet: Fleet, store: Store, mut stop: tokio::sync::watch::Recei
         if let Err(e) = sweep(&fleet, &store).await {
             tracing::warn!(error = %e, "reconciler sweep failed; will try again");
         }
+        // Redelivery guards older than a week can go (no job lives that long in Redis).
+        if let Err(e) = store
+            .trim_processed_jobs(Duration::from_secs(7 * 24 * 3600), 10_000)
+            .await
+        {
+            tracing::warn!(error = %e, "could not trim processed job ids; will try again");
+        }
     }
 }

@@ -133,4 +133,24 @@ impl Store {
             .rows_affected();
         Ok(written == 1)
     }
+
+    /// Forgets processed job ids older than `older_than`: they only guard against
+    /// redelivery, and no job lives in Redis for days, so the table stays small.
+    /// Deletes at most `limit` rows per call (bounded work). Returns how many went.
+    pub async fn trim_processed_jobs(&self, older_than: Duration, limit: i64) -> Result<u64> {
+        let secs = older_than.as_secs_f64();
+        let done = sqlx::query(
+            "DELETE FROM processed_jobs WHERE job_id IN (
+                 SELECT job_id FROM processed_jobs
+                 WHERE processed_at < now() - make_interval(secs => $1)
+                 ORDER BY processed_at LIMIT $2)",
+        )
+        .bind(secs)
+        .bind(limit)
+        .execute(&self.pool)
+        .await
+        .map_err(db("trim_processed_jobs", "processed job"))?
+        .rows_affected();
+        Ok(done)
+    }
 }
