@@ -12,6 +12,7 @@ setup:
 
 # Run every test (unit, integration, end-to-end on the real binaries) against local services
 test: setup
+    bash deploy/scripts/check-ops.sh
     cargo build --workspace --bins
     @if cargo nextest --version >/dev/null 2>&1; then \
         echo "cargo nextest run --workspace --no-fail-fast"; \
@@ -40,7 +41,7 @@ sync FILE:
 up: setup
     cargo run --release -p cratedigger -- up
 
-# Run a benchmark and append its results to docs/benchmarks.md (available: queue)
+# Run a benchmark and append its results to docs/benchmarks.md (available: queue, sync)
 bench WHAT:
     #!/usr/bin/env bash
     set -euo pipefail
@@ -50,10 +51,18 @@ bench WHAT:
             set -x
             cargo run --release -p cratedigger-e2e --bin bench-queue -- --runs 3 --markdown docs/benchmarks.md
             ;;
+        sync)
+            bash deploy/scripts/ensure-services.sh
+            set -x
+            cargo build --release --bins -p cratedigger -p cratedigger-workers
+            cargo run --release -p cratedigger-e2e --bin bench-sync -- --markdown docs/benchmarks.md
+            ;;
         *)
             echo "unknown benchmark '{{ WHAT }}'; available benchmarks:" >&2
             echo "  queue  enqueue and drain 50,000 jobs through the fleet's queue layer and worker runtime," >&2
             echo "         interactive pickup latency behind 10,000 batch jobs; ratios to redis-benchmark" >&2
+            echo "  sync   a 2,000-track sync through the real binaries against the fixture server at 20x the" >&2
+            echo "         platforms' limits: wall time vs the rate-limit lower bound, requests per track, speed-up" >&2
             exit 1
             ;;
     esac

@@ -11,6 +11,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use cratedigger_domain::jobs::{Envelope, ResearchJob, queues};
 use cratedigger_domain::{ItemState, Lane};
+use cratedigger_platforms::sources::{SourceError, Sources};
 use cratedigger_playlist::{MAX_PLAYLIST_BYTES, PlaylistError};
 use cratedigger_store::{ItemFilter, NewItem, NewSync, SkippedLine, Store};
 use cratedigger_workers::Fleet;
@@ -95,8 +96,14 @@ type ApiResult<T> = Result<T, ApiError>;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateSyncJson {
-    /// Playlist text (M3U, CSV or `Artist - Title` lines).
-    pub playlist: String,
+    /// Playlist text (M3U, CSV or `Artist - Title` lines). Exactly one of `playlist` and
+    /// `url` is given.
+    #[serde(default)]
+    pub playlist: Option<String>,
+    /// A Spotify or Deezer playlist or Beatport chart address: the scheduler reads every
+    /// page of it and the sync's source is the address.
+    #[serde(default)]
+    pub url: Option<String>,
     /// Name shown in lists; defaults to the source.
     #[serde(default)]
     pub name: Option<String>,
@@ -186,7 +193,7 @@ async fn create_sync(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
-    let (bytes, name, source, lane) = if is_json {
+    let (bytes, name, source, lane, url) = if is_json {
         parse_params(&params, &[])?;
         let de = &mut serde_json::Deserializer::from_slice(&body);
         let req: CreateSyncJson = serde_path_to_error::deserialize(de).map_err(|e| {
@@ -199,7 +206,28 @@ async fn create_sync(
             };
             ApiError::bad_field(&field, format!("invalid request body: {inner}"))
         })?;
-        (req.playlist.into_bytes(), req.name, req.source, req.lane)
+        match (req.playlist, req.url) {
+            (Some(_), Some(_)) => {
+                return Err(ApiError::bad_field(
+                    "url",
+                    "send either `playlist` (the playlist text) or `url` (a playlist or chart address), not both",
+                ));
+            }
+            (None, None) => {
+                return Err(ApiError::bad_field(
+                    "playlist",
+                    "missing field `playlist` (the playlist text); or send `url` with a Spotify or Deezer playlist or Beatport chart address",
+                ));
+            }
+            (None, Some(_)) if req.source.is_some() => {
+                return Err(ApiError::bad_field(
+                    "source",
+                    "`source` names where `playlist` text came from; with `url` the source is the address itself",
+                ));
+            }
+            (Some(p), None) => (p.into_bytes(), req.name, req.source, req.lane, None),
+            (None, Some(u)) => (Vec::new(), req.name, None, req.lane, Some(u)),
+        }
     } else {
         parse_params(&params, &["name", "source", "lane"])?;
         (
@@ -207,20 +235,45 @@ async fn create_sync(
             params.get("name").cloned(),
             params.get("source").cloned(),
             param_lane(&params)?,
+            None,
         )
     };
-    let source = source.unwrap_or_else(|| "playlist.txt".into());
-    let parsed = cratedigger_playlist::parse(&source, &bytes).map_err(|e| {
-        let status = match e {
-            PlaylistError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            _ => StatusCode::BAD_REQUEST,
-        };
-        ApiError {
-            status,
-            message: e.to_string(),
-            field: Some("playlist".into()),
+    let (source, format, items, skipped) = match url {
+        Some(url) => read_source_url(&st, &url).await?,
+        None => {
+            let source = source.unwrap_or_else(|| "playlist.txt".into());
+            let parsed = cratedigger_playlist::parse(&source, &bytes).map_err(|e| {
+                let status = match e {
+                    PlaylistError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+                    _ => StatusCode::BAD_REQUEST,
+                };
+                ApiError {
+                    status,
+                    message: e.to_string(),
+                    field: Some("playlist".into()),
+                }
+            })?;
+            let items = parsed
+                .entries
+                .iter()
+                .map(|e| NewItem {
+                    line_no: e.line_no,
+                    input_line: e.input.clone(),
+                    wanted: e.wanted.clone(),
+                })
+                .collect();
+            let skipped = parsed
+                .skipped
+                .iter()
+                .map(|s| SkippedLine {
+                    line_no: s.line_no,
+                    input: s.input.clone(),
+                    reason: s.reason.clone(),
+                })
+                .collect();
+            (source, parsed.format.to_string(), items, skipped)
         }
-    })?;
+    };
     let lane = lane.unwrap_or(Lane::Batch);
     let name = name
         .filter(|n| !n.trim().is_empty())
@@ -231,30 +284,13 @@ async fn create_sync(
             "name is longer than 300 characters",
         ));
     }
-    let skipped: Vec<SkippedLine> = parsed
-        .skipped
-        .iter()
-        .map(|s| SkippedLine {
-            line_no: s.line_no,
-            input: s.input.clone(),
-            reason: s.reason.clone(),
-        })
-        .collect();
     let created = st
         .store
         .create_sync(NewSync {
             name,
             source: source.clone(),
             lane,
-            items: parsed
-                .entries
-                .iter()
-                .map(|e| NewItem {
-                    line_no: e.line_no,
-                    input_line: e.input.clone(),
-                    wanted: e.wanted.clone(),
-                })
-                .collect(),
+            items,
             skipped: skipped.clone(),
         })
         .await?;
@@ -282,11 +318,94 @@ async fn create_sync(
         Json(SyncCreated {
             sync_id: created.sync_id,
             items: created.items.len(),
-            format: parsed.format.to_string(),
+            format,
             skipped,
             enqueued,
         }),
     ))
+}
+
+/// Reads a playlist or chart address through the platform sources (every page, through
+/// the fleet's limiter, breakers and caches): the sync's source (the address), its format
+/// label, one item per track in playlist order and the entries that are not tracks.
+/// Nothing is stored when the address cannot be read or holds no track.
+async fn read_source_url(
+    st: &ApiState,
+    url: &str,
+) -> ApiResult<(String, String, Vec<NewItem>, Vec<SkippedLine>)> {
+    let sources = Sources::from_config(&st.fleet.settings.platforms, &st.fleet.platforms);
+    let read = sources.fetch(url).await.map_err(source_error)?;
+    let mut skipped: Vec<SkippedLine> = read
+        .skipped
+        .into_iter()
+        .map(|s| SkippedLine {
+            line_no: s.line_no,
+            input: s.input,
+            reason: s.reason,
+        })
+        .collect();
+    if read.entries.is_empty() {
+        return Err(ApiError::bad_field(
+            "url",
+            format!(
+                "the {} {} at {} holds no track cratedigger can look up ({} entries left out); nothing was stored",
+                read.source.display_platform(),
+                read.source.what(),
+                url.trim(),
+                skipped.len()
+            ),
+        ));
+    }
+    if let Some(note) = read.note {
+        let last = read
+            .entries
+            .iter()
+            .map(|e| e.line_no)
+            .chain(skipped.iter().map(|s| s.line_no))
+            .max()
+            .unwrap_or(0);
+        skipped.push(SkippedLine {
+            line_no: last.saturating_add(1),
+            input: "(the rest of the playlist)".into(),
+            reason: note,
+        });
+    }
+    let items = read
+        .entries
+        .into_iter()
+        .map(|e| NewItem {
+            line_no: e.line_no,
+            input_line: e.input,
+            wanted: e.wanted,
+        })
+        .collect();
+    Ok((
+        url.trim().to_string(),
+        read.source.format().to_string(),
+        items,
+        skipped,
+    ))
+}
+
+/// A source failure as an answer naming the field `url`: 400 for an address we cannot
+/// read, 404 for a missing playlist, 403 for a private one, 503 when the platform is not
+/// configured here, 502 when the platform failed or refused our credentials.
+fn source_error(e: SourceError) -> ApiError {
+    let status = match &e {
+        SourceError::Unsupported { .. } => StatusCode::BAD_REQUEST,
+        SourceError::NotFound { .. } => StatusCode::NOT_FOUND,
+        SourceError::Refused { .. } => StatusCode::FORBIDDEN,
+        SourceError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+        SourceError::PlatformFailed { .. } => StatusCode::BAD_GATEWAY,
+    };
+    if status.is_server_error() {
+        tracing::warn!(error = %e, "could not read a sync source");
+    }
+    ApiError {
+        status,
+        message: e.to_string(),
+        field: Some(e.field().into()),
+    }
 }
 
 /// The research job of an item; its id is stable so re-enqueueing it is idempotent.
@@ -539,6 +658,9 @@ pub async fn export_gauges(
     store: Store,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
+    // Counters that move only on rare events exist from the start, so rate() and the
+    // dashboard see 0 rather than nothing.
+    metrics::counter!("cratedigger_reconciler_requeued_total").increment(0);
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
     loop {
         tokio::select! {

@@ -29,11 +29,12 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Sync a playlist file (M3U/M3U8, CSV with artist,title header, or `Artist - Title`
-    /// lines); `-` reads standard input.
+    /// lines; `-` reads standard input), or a playlist or chart address: a Spotify or
+    /// Deezer playlist or a Beatport chart, every page of it (the scheduler reads it).
     Sync {
-        /// Playlist file, or `-`.
+        /// Playlist file, `-`, or an https:// (or spotify:playlist:) address.
         file: String,
-        /// Name of the sync (default: the file name).
+        /// Name of the sync (default: the file name or the address).
         #[arg(long)]
         name: Option<String>,
         /// Priority lane: interactive, batch (default) or background.
@@ -76,10 +77,60 @@ pub enum Command {
         #[command(subcommand)]
         action: DlqAction,
     },
+    /// Map a saved platform answer (a JSON file) with the same code the scouts use and
+    /// print the records as JSON; a payload that cannot be mapped is an error naming the
+    /// field. Runs locally. `cratedigger inspect spotify kinds` lists a platform's kinds.
+    Inspect {
+        /// musicbrainz, deezer, spotify, discogs or beatport.
+        platform: String,
+        /// What the file answers (track, search, playlist, release, ...; `kinds` lists them).
+        kind: String,
+        /// The saved answer (`-` reads standard input); not needed for `kinds`.
+        file: Option<String>,
+        /// Keep each record's raw platform payload in the output.
+        #[arg(long)]
+        raw: bool,
+    },
     /// Run the scheduler and every worker role in this one process (laptop mode).
     Up,
     /// Run the scheduler alone (HTTP API, reconciler, metrics).
     Serve,
+    /// Are two tracks the same recording? Prints the score breakdown and the verdict
+    /// (same / review / different). Runs locally, with the configured weights.
+    Match {
+        /// The wanted track, "Artist - Title (Mix)".
+        a: String,
+        /// The candidate, "Artist - Title (Mix)".
+        b: String,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// A musical key read in any notation (Am, A minor, 8A, 1m, A&#9837; Major, Abm) and
+    /// written in every notation, or only the one asked for. Runs locally.
+    Key {
+        /// The key.
+        value: String,
+        /// Only this notation: standard, camelot, open_key, beatport or rekordbox.
+        #[arg(long)]
+        to: Option<String>,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The BPM cratedigger would store and why (half/double time, genre range). VALUE is a
+    /// BPM or SOURCE=BPM; give several to see how sources are weighed. Runs locally.
+    Bpm {
+        /// One or more readings: `128`, `beatport=70 spotify=140`.
+        #[arg(required = true, allow_negative_numbers = true)]
+        values: Vec<String>,
+        /// Genre, for its usual BPM range (house, techno, drum & bass, dubstep, ...).
+        #[arg(long)]
+        genre: Option<String>,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `dlq` actions.
@@ -179,6 +230,26 @@ impl Client {
             .query(&[("source", source), ("name", name), ("lane", lane)])
             .header("content-type", "application/octet-stream")
             .body(bytes);
+        self.send(req).await
+    }
+
+    /// POST a playlist or chart address: the scheduler reads every page of it, which can
+    /// take minutes for a 10,000-track playlist under the platform's rate limit.
+    pub async fn post_url(
+        &self,
+        url: &str,
+        name: Option<&str>,
+        lane: &str,
+    ) -> Result<Value, CliError> {
+        let mut body = serde_json::json!({ "url": url, "lane": lane });
+        if let Some(n) = name {
+            body["name"] = Value::from(n);
+        }
+        let req = self
+            .http
+            .post(format!("{}/v1/syncs", self.base))
+            .timeout(Duration::from_secs(900))
+            .json(&body);
         self.send(req).await
     }
 

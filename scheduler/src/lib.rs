@@ -6,5 +6,7 @@
 
 pub mod api;
 pub mod cli;
+pub mod explain;
+pub mod inspect;
 pub mod openapi;
 pub mod reconciler;

@@ -6,6 +6,7 @@ use cratedigger::cli::{
     Cli, CliError, Client, Command, DlqAction, describe_item, read_playlist, sync_items,
     wait_for_sync,
 };
+use cratedigger::explain;
 use cratedigger_workers::fleet::{run_roles, stop_on_signal};
 use cratedigger_workers::{Fleet, Role, Settings};
 use serde_json::json;
@@ -25,6 +26,20 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    // Local and offline: no settings, scheduler or network needed.
+    if let Command::Inspect {
+        platform,
+        kind,
+        file,
+        raw,
+    } = &cli.command
+    {
+        print!(
+            "{}",
+            cratedigger::inspect::run(platform, kind, file.as_deref(), *raw)?
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let settings = Settings::load(cli.config.as_deref())?;
     let api_url = cli.api.clone().unwrap_or_else(|| settings.api.url.clone());
     let client = || Client::new(&api_url, settings.api.token.clone());
@@ -45,10 +60,19 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
             timeout,
         } => {
-            let (bytes, source) = read_playlist(&file)?;
-            let name = name.unwrap_or_else(|| source.clone());
             let c = client();
-            let created = c.post_playlist(bytes, &source, &name, &lane).await?;
+            let (created, source) = if cratedigger_platforms::sources::is_url(&file) {
+                // The scheduler reads the playlist or chart, every page of it.
+                let url = file.trim();
+                (
+                    c.post_url(url, name.as_deref(), &lane).await?,
+                    url.to_string(),
+                )
+            } else {
+                let (bytes, source) = read_playlist(&file)?;
+                let name = name.unwrap_or_else(|| source.clone());
+                (c.post_playlist(bytes, &source, &name, &lane).await?, source)
+            };
             let sync_id = created["sync_id"].as_str().unwrap_or_default().to_string();
             if !json {
                 println!(
@@ -157,6 +181,36 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
         }
+        Command::Match { a, b, json } => {
+            let e = explain::explain_match(&a, &b, &settings.matching)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&e)?);
+            } else {
+                print!("{}", explain::render_match(&e));
+            }
+        }
+        Command::Key { value, to, json } => {
+            let e = explain::explain_key(&value, to.as_deref(), &settings.matching)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&explain::key_json(&e))?);
+            } else {
+                print!("{}", explain::render_key(&e, to.is_some()));
+            }
+        }
+        Command::Bpm {
+            values,
+            genre,
+            json,
+        } => {
+            let e = explain::explain_bpm(&values, genre.as_deref(), &settings.matching)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&e)?);
+            } else {
+                print!("{}", explain::render_bpm(&e));
+            }
+        }
+        // handled before the settings are loaded
+        Command::Inspect { .. } => {}
         Command::Dlq {
             action: DlqAction::Redrive { queue, max },
         } => {

@@ -25,10 +25,14 @@ pub fn document() -> Value {
                     "field": { "type": "string", "description": "The offending field or parameter." } } },
                 "Lane": { "type": "string", "enum": ["interactive", "batch", "background"] },
                 "State": { "type": "string", "enum": state_enum },
-                "CreateSync": { "type": "object", "required": ["playlist"], "additionalProperties": false, "properties": {
+                "CreateSync": { "type": "object", "additionalProperties": false,
+                    "description": "Exactly one of `playlist` (the text) and `url` (a playlist or chart address).",
+                    "oneOf": [ { "required": ["playlist"] }, { "required": ["url"] } ],
+                    "properties": {
                     "playlist": { "type": "string", "description": "M3U/M3U8 with #EXTINF, CSV with an artist,title header, or 'Artist - Title' lines; at most 10 MB." },
+                    "url": { "type": "string", "description": "A Spotify playlist (https://open.spotify.com/playlist/<id> or spotify:playlist:<id>), Deezer playlist (https://www.deezer.com/<lang>/playlist/<id>) or Beatport chart (https://www.beatport.com/chart/<slug>/<id>): the scheduler reads every page; the sync's source is the address and each item's line number its position. Short links (deezer.page.link, spotify.link) are refused." },
                     "name": { "type": "string" },
-                    "source": { "type": "string", "description": "File name or URL; its extension picks the format." },
+                    "source": { "type": "string", "description": "File name or URL the `playlist` text came from; its extension picks the format. Not with `url`." },
                     "lane": { "$ref": "#/components/schemas/Lane" } } },
                 "SkippedLine": { "type": "object", "properties": {
                     "line_no": { "type": "integer" }, "input": { "type": "string" }, "reason": { "type": "string" } } },
@@ -53,8 +57,8 @@ pub fn document() -> Value {
         "paths": {
             "/v1/syncs": {
                 "post": {
-                    "summary": "Create a sync from a playlist",
-                    "description": "Send JSON (CreateSync) or the raw playlist bytes with ?name=&source=&lane=. Unparseable lines are skipped and reported; an empty, binary or oversized playlist is refused and nothing is stored.",
+                    "summary": "Create a sync from a playlist, or from a playlist or chart address",
+                    "description": "Send JSON (CreateSync) or the raw playlist bytes with ?name=&source=&lane=. Unparseable lines (and playlist entries that are not tracks: local files, episodes, removed tracks) are skipped and reported; an empty, binary or oversized playlist is refused and nothing is stored. With `url`, errors name the field `url`: 400 an address that is not a supported playlist or chart, 404 a playlist the platform does not have, 403 a private one, 502 the platform failed or refused our credentials, 503 the platform is not configured here.",
                     "parameters": [
                         { "name": "name", "in": "query", "schema": { "type": "string" } },
                         { "name": "source", "in": "query", "schema": { "type": "string" } },
@@ -65,7 +69,7 @@ pub fn document() -> Value {
                         "application/octet-stream": { "schema": { "type": "string", "format": "binary" } } } },
                     "responses": {
                         "201": { "description": "created", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/SyncCreated" } } } },
-                        "400": err(), "401": err(), "413": err(), "503": err() } },
+                        "400": err(), "401": err(), "403": err(), "404": err(), "413": err(), "502": err(), "503": err() } },
                 "get": {
                     "summary": "List recent syncs",
                     "parameters": [ { "name": "limit", "in": "query", "schema": { "type": "integer", "maximum": 1000 } } ],

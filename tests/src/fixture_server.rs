@@ -1,6 +1,6 @@
-//! A local HTTP server standing in for MusicBrainz and Deezer, serving ONLY real recorded
-//! payloads read in place from the reference kit (`<kit>/fixtures/{musicbrainz,deezer}`),
-//! byte for byte. Where the kit has no recording for an answer, the server sends the
+//! A local HTTP server standing in for MusicBrainz, Deezer, Discogs, Spotify and Beatport,
+//! serving ONLY real recorded payloads read in place from the reference kit
+//! (`<kit>/fixtures/{musicbrainz,deezer,discogs,spotify,beatport}`), byte for byte. Where the kit has no recording for an answer, the server sends the
 //! platform's documented "nothing here" shape (see each route), never an invented track.
 //!
 //! Routes (the paths the platform clients call):
@@ -12,7 +12,25 @@
 //!   `error_track_not_found.json` with HTTP 200, as Deezer does), `GET /search/track` and
 //!   `GET /search` (the recorded search whose tracks best contain the query's words, else
 //!   an empty page), `GET /album/{id}`, `GET /playlist/{id}`, `GET /playlist/{id}/tracks`.
-//! - Control: `GET /__stats` (requests per route family), `POST /__faults`
+//! - Discogs: `GET /database/search` (the recorded Prodigy search when the query's words
+//!   are found in its result titles, else Discogs' documented empty page), `GET
+//!   /releases/{id}`, `GET /masters/{id}` (fixture, else 404 with Discogs' documented
+//!   `{"message": ...}` body).
+//! - Spotify: `GET /v1/search` (the recorded search containing the `isrc:` asked for, or
+//!   whose tracks best contain the query's words, else Spotify's documented empty paging
+//!   object), `GET /v1/tracks/{id}`, `GET /v1/playlists/{id}/tracks` (legacy) and
+//!   `/items` (2026), `GET /v1/albums/{id}/tracks`, `GET /v1/audio-features/{id}` and
+//!   `?ids=`; every `/v1` route wants a bearer token (401 with Spotify's documented error
+//!   object otherwise). `POST /api/token` (client credentials) answers the token shape of
+//!   Spotify's docs: the kit has no recorded token answer (gap).
+//! - Beatport v4: `GET /v4/catalog/search/` (the recorded `strobe` search when the query's
+//!   words match its tracks, else the same envelope with no tracks), `GET
+//!   /v4/catalog/tracks/{id}/`, `GET /v4/catalog/tracks/?isrc=` (the recorded track inside a
+//!   list envelope when the ISRC is the recorded one: no list answer is recorded, gap),
+//!   `POST /v4/auth/o/token/` (token shape from Beatport's docs, gap); bearer required.
+//! - Control: `GET /__stats` (requests per route family, and each request's arrival time
+//!   in µs since the Unix epoch per route family, so a test can count the requests in any
+//!   sliding window), `POST /__faults`
 //!   (`{"status":500|429,"count":N,"retry_after":S}`: the next N platform requests get that
 //!   status with an empty body and, when given, a `Retry-After` header; `count: 0` clears).
 
@@ -107,6 +125,21 @@ struct Fixtures {
     dz_playlist_tracks: HashMap<String, Payload>,
     dz_searches: Vec<RecordedSearch>,
     dz_no_data: Option<Payload>,
+    dc_search: Option<RecordedSearch>,
+    dc_releases: HashMap<String, Payload>,
+    dc_masters: HashMap<String, Payload>,
+    sp_searches: Vec<RecordedSearch>,
+    /// ISRCs of each recorded Spotify search (same order as `sp_searches`).
+    sp_search_isrcs: Vec<HashSet<String>>,
+    sp_tracks: HashMap<String, Payload>,
+    sp_playlist_tracks: HashMap<String, Payload>,
+    sp_playlist_items: HashMap<String, Payload>,
+    sp_album_tracks: HashMap<String, Payload>,
+    sp_audio_features: HashMap<String, Payload>,
+    sp_audio_features_several: Option<(HashSet<String>, Payload)>,
+    bp_search: Option<RecordedSearch>,
+    bp_tracks: HashMap<String, Payload>,
+    bp_isrc: HashMap<String, Payload>,
 }
 
 /// An injected failure for the next `remaining` platform requests.
@@ -130,6 +163,49 @@ pub struct Stats {
     pub routes: BTreeMap<String, u64>,
     /// Requests answered by an injected fault.
     pub faults_served: u64,
+    /// Arrival time of every request (µs since the Unix epoch, taken before any injected
+    /// latency), per route family, in arrival order.
+    #[serde(default)]
+    pub arrivals_us: BTreeMap<String, Vec<u64>>,
+}
+
+impl Stats {
+    /// Arrival times of every route family whose name starts with `platform.`, sorted.
+    pub fn platform_arrivals(&self, platform: &str) -> Vec<u64> {
+        let prefix = format!("{platform}.");
+        let mut all: Vec<u64> = self
+            .arrivals_us
+            .iter()
+            .filter(|(family, _)| family.starts_with(&prefix))
+            .flat_map(|(_, v)| v.iter().copied())
+            .collect();
+        all.sort_unstable();
+        all
+    }
+
+    /// Requests of `platform` (all its route families).
+    pub fn platform_total(&self, platform: &str) -> u64 {
+        let prefix = format!("{platform}.");
+        self.routes
+            .iter()
+            .filter(|(family, _)| family.starts_with(&prefix))
+            .map(|(_, n)| n)
+            .sum()
+    }
+}
+
+/// The largest number of arrivals (µs, sorted) inside any window of `window_us`
+/// (half-open: a request exactly `window_us` after another is in the next window).
+pub fn max_in_window(sorted_us: &[u64], window_us: u64) -> usize {
+    let mut best = 0;
+    let mut start = 0;
+    for end in 0..sorted_us.len() {
+        while sorted_us[end] - sorted_us[start] >= window_us {
+            start += 1;
+        }
+        best = best.max(end - start + 1);
+    }
+    best
 }
 
 #[derive(Debug)]
@@ -137,6 +213,8 @@ struct AppState {
     fx: Fixtures,
     stats: Mutex<Stats>,
     fault: Mutex<Option<Fault>>,
+    /// Tokens handed out by the token endpoints (each one different).
+    tokens_issued: std::sync::atomic::AtomicU64,
     /// Added before every platform answer, to stand in for a real platform's latency.
     latency_ms: std::sync::atomic::AtomicU64,
 }
@@ -201,6 +279,7 @@ pub async fn serve(kit: PathBuf, addr: SocketAddr) -> Result<FixtureServer, Fixt
         fx: load(&kit)?,
         stats: Mutex::new(Stats::default()),
         fault: Mutex::new(None),
+        tokens_issued: std::sync::atomic::AtomicU64::new(0),
         latency_ms: std::sync::atomic::AtomicU64::new(0),
     });
     let listener = tokio::net::TcpListener::bind(addr)
@@ -225,6 +304,25 @@ pub async fn serve(kit: PathBuf, addr: SocketAddr) -> Result<FixtureServer, Fixt
 
 fn router(state: Arc<AppState>) -> Router {
     Router::new()
+        .route("/database/search", get(dc_search))
+        .route("/releases/{id}", get(dc_release))
+        .route("/masters/{id}", get(dc_master))
+        .route("/v1/search", get(sp_search))
+        .route("/v1/tracks/{id}", get(sp_track))
+        .route("/v1/playlists/{id}/tracks", get(sp_playlist_tracks))
+        .route("/v1/playlists/{id}/items", get(sp_playlist_items))
+        .route("/v1/albums/{id}/tracks", get(sp_album_tracks))
+        .route("/v1/audio-features/{id}", get(sp_audio_features))
+        .route("/v1/audio-features", get(sp_audio_features_several))
+        .route("/api/token", post(sp_token))
+        .route("/v4/catalog/search", get(bp_search))
+        .route("/v4/catalog/search/", get(bp_search))
+        .route("/v4/catalog/tracks", get(bp_tracks_by_isrc))
+        .route("/v4/catalog/tracks/", get(bp_tracks_by_isrc))
+        .route("/v4/catalog/tracks/{id}", get(bp_track))
+        .route("/v4/catalog/tracks/{id}/", get(bp_track))
+        .route("/v4/auth/o/token", post(bp_token))
+        .route("/v4/auth/o/token/", post(bp_token))
         .route("/ws/2/recording", get(mb_recording_search))
         .route("/ws/2/recording/", get(mb_recording_search))
         .route("/ws/2/recording/{mbid}", get(mb_recording))
@@ -286,7 +384,10 @@ fn load(kit: &Path) -> Result<Fixtures, FixtureError> {
     let fixtures = kit.join("fixtures");
     let mb_dir = fixtures.join("musicbrainz");
     let dz_dir = fixtures.join("deezer");
-    for dir in [&mb_dir, &dz_dir] {
+    let dc_dir = fixtures.join("discogs");
+    let sp_dir = fixtures.join("spotify");
+    let bp_dir = fixtures.join("beatport");
+    for dir in [&mb_dir, &dz_dir, &dc_dir, &sp_dir, &bp_dir] {
         if !dir.is_dir() {
             return Err(FixtureError::Incomplete {
                 path: kit.to_path_buf(),
@@ -358,6 +459,10 @@ fn load(kit: &Path) -> Result<Fixtures, FixtureError> {
         }
     }
 
+    load_discogs(&dc_dir, &mut fx)?;
+    load_spotify(&sp_dir, &mut fx)?;
+    load_beatport(&bp_dir, &mut fx)?;
+
     if fx.dz_no_data.is_none() {
         return Err(FixtureError::Incomplete {
             path: kit.to_path_buf(),
@@ -371,6 +476,153 @@ fn load(kit: &Path) -> Result<Fixtures, FixtureError> {
         });
     }
     Ok(fx)
+}
+
+fn payload_of(name: &str, bytes: &Bytes) -> Payload {
+    Payload {
+        file: name.to_string(),
+        bytes: bytes.clone(),
+    }
+}
+
+fn load_discogs(dir: &Path, fx: &mut Fixtures) -> Result<(), FixtureError> {
+    for (name, path) in json_files(dir)? {
+        let bytes = read(&path)?;
+        let payload = payload_of(&name, &bytes);
+        let stem = name.trim_end_matches(".json");
+        if name.starts_with("database_search") {
+            let json = parse(&path, &bytes)?;
+            // a Discogs result title is "Artist - Release"
+            let tracks = json
+                .get("results")
+                .and_then(|r| r.as_array())
+                .map(|items| {
+                    items
+                        .iter()
+                        .map(|r| {
+                            r.get("title")
+                                .and_then(|t| t.as_str())
+                                .map(|t| words(t).collect())
+                                .unwrap_or_default()
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            fx.dc_search = Some(RecordedSearch {
+                payload,
+                tracks,
+                advanced: true,
+            });
+        } else if let Some(id) = stem.strip_prefix("release_") {
+            fx.dc_releases.insert(id.to_string(), payload);
+        } else if let Some(id) = stem.strip_prefix("master_") {
+            fx.dc_masters.insert(id.to_string(), payload);
+        }
+    }
+    Ok(())
+}
+
+/// Words of a Spotify or Beatport track object: its name and its artists' names.
+fn named_track_words(track: &serde_json::Value) -> HashSet<String> {
+    let mut out: HashSet<String> = track
+        .get("name")
+        .and_then(|v| v.as_str())
+        .map(|s| words(s).collect())
+        .unwrap_or_default();
+    for a in track
+        .get("artists")
+        .and_then(|a| a.as_array())
+        .into_iter()
+        .flatten()
+    {
+        if let Some(n) = a.get("name").and_then(|n| n.as_str()) {
+            out.extend(words(n));
+        }
+    }
+    out
+}
+
+fn load_spotify(dir: &Path, fx: &mut Fixtures) -> Result<(), FixtureError> {
+    for (name, path) in json_files(dir)? {
+        let bytes = read(&path)?;
+        let payload = payload_of(&name, &bytes);
+        let stem = name.trim_end_matches(".json");
+        if name.starts_with("search_") {
+            let json = parse(&path, &bytes)?;
+            let items: Vec<serde_json::Value> = json
+                .pointer("/tracks/items")
+                .and_then(|i| i.as_array())
+                .cloned()
+                .unwrap_or_default();
+            let isrcs = items
+                .iter()
+                .filter_map(|t| t.pointer("/external_ids/isrc").and_then(|i| i.as_str()))
+                .map(|i| i.to_ascii_uppercase())
+                .collect();
+            fx.sp_searches.push(RecordedSearch {
+                payload,
+                tracks: items.iter().map(named_track_words).collect(),
+                advanced: true,
+            });
+            fx.sp_search_isrcs.push(isrcs);
+        } else if let Some(id) = stem.strip_prefix("track_") {
+            fx.sp_tracks.insert(id.to_string(), payload);
+        } else if let Some(rest) = stem.strip_prefix("playlist_") {
+            if let Some(id) = rest.strip_suffix("_tracks") {
+                fx.sp_playlist_tracks.insert(id.to_string(), payload);
+            } else if let Some((id, _)) = rest.split_once("_items") {
+                fx.sp_playlist_items.insert(id.to_string(), payload);
+            }
+        } else if let Some(rest) = stem.strip_prefix("album_") {
+            if let Some((id, _)) = rest.split_once("_tracks") {
+                fx.sp_album_tracks.insert(id.to_string(), payload);
+            }
+        } else if name.starts_with("audio_features_several") {
+            let json = parse(&path, &bytes)?;
+            let ids = json
+                .get("audio_features")
+                .and_then(|a| a.as_array())
+                .into_iter()
+                .flatten()
+                .filter_map(|f| f.get("id").and_then(|i| i.as_str()))
+                .map(str::to_string)
+                .collect();
+            fx.sp_audio_features_several = Some((ids, payload));
+        } else if let Some(id) = stem.strip_prefix("audio_features_") {
+            fx.sp_audio_features.insert(id.to_string(), payload);
+        }
+    }
+    Ok(())
+}
+
+fn load_beatport(dir: &Path, fx: &mut Fixtures) -> Result<(), FixtureError> {
+    // only API v4 is served: v3 is retired (its files are for mapper tests of old fields)
+    for (name, path) in json_files(dir)? {
+        let bytes = read(&path)?;
+        let payload = payload_of(&name, &bytes);
+        let stem = name.trim_end_matches(".json");
+        if name.starts_with("v4_catalog_search") {
+            let json = parse(&path, &bytes)?;
+            let tracks = json
+                .get("tracks")
+                .and_then(|t| t.as_array())
+                .map(|items| items.iter().map(named_track_words).collect())
+                .unwrap_or_default();
+            fx.bp_search = Some(RecordedSearch {
+                payload,
+                tracks,
+                advanced: true,
+            });
+        } else if let Some(id) = stem.strip_prefix("v4_catalog_track_") {
+            let json = parse(&path, &bytes)?;
+            if let Some(isrc) = json.get("isrc").and_then(|v| v.as_str()) {
+                fx.bp_isrc
+                    .insert(isrc.to_ascii_uppercase(), payload.clone());
+            }
+            fx.bp_tracks.insert(id.to_string(), payload);
+        }
+    }
+    Ok(())
 }
 
 /// Lower-case alphanumeric words of `s`.
@@ -420,6 +672,39 @@ fn query_words(q: &str) -> Vec<String> {
 /// Route family of a platform path, for `/__stats`.
 fn family(path: &str) -> &'static str {
     let p = path.trim_end_matches('/');
+    if let Some(sp) = p.strip_prefix("/v1/") {
+        return match sp.split('/').next().unwrap_or("") {
+            "search" => "spotify.search",
+            "tracks" => "spotify.track",
+            "playlists" => "spotify.playlist",
+            "albums" => "spotify.album",
+            "audio-features" => "spotify.audio_features",
+            _ => "spotify.other",
+        };
+    }
+    if p == "/api/token" {
+        return "spotify.token";
+    }
+    if let Some(bp) = p.strip_prefix("/v4/") {
+        return if bp.starts_with("auth/") {
+            "beatport.token"
+        } else if bp == "catalog/search" {
+            "beatport.search"
+        } else if bp == "catalog/tracks" {
+            "beatport.isrc"
+        } else if bp.starts_with("catalog/tracks/") {
+            "beatport.track"
+        } else {
+            "beatport.other"
+        };
+    }
+    if p == "/database/search" {
+        return "discogs.search";
+    } else if p.starts_with("/releases/") {
+        return "discogs.release";
+    } else if p.starts_with("/masters/") {
+        return "discogs.master";
+    }
     if p == "/ws/2/recording" {
         "musicbrainz.recording_search"
     } else if p.starts_with("/ws/2/recording/") {
@@ -450,13 +735,23 @@ async fn count_and_fault(State(state): State<Arc<AppState>>, req: Request, next:
     if path.starts_with("/__") {
         return next.run(req).await;
     }
+    let arrived_us = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0);
+    let fam = family(&path);
+    if let Ok(mut stats) = state.stats.lock() {
+        stats.total += 1;
+        *stats.routes.entry(fam.to_string()).or_default() += 1;
+        stats
+            .arrivals_us
+            .entry(fam.to_string())
+            .or_default()
+            .push(arrived_us);
+    }
     let latency = state.latency_ms.load(std::sync::atomic::Ordering::SeqCst);
     if latency > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(latency)).await;
-    }
-    if let Ok(mut stats) = state.stats.lock() {
-        stats.total += 1;
-        *stats.routes.entry(family(&path).to_string()).or_default() += 1;
     }
     let fault = state.fault.lock().ok().and_then(|mut slot| {
         let f = slot.as_mut()?;
@@ -661,6 +956,352 @@ async fn dz_playlist_tracks(
         Some(p) => serve_payload(p),
         None => dz_no_data(&s),
     }
+}
+
+// ---------- Discogs ----------
+
+/// Discogs' 404 body. Shape from the Discogs API docs (`{"message": ...}`); the kit has no
+/// recorded error answer (gap).
+fn dc_not_found(what: &str) -> Response {
+    json_bytes(
+        StatusCode::NOT_FOUND,
+        Bytes::from(format!(r#"{{"message": "{what} not found."}}"#)),
+    )
+}
+
+/// An empty Discogs search page. Shape from the Discogs API docs (pagination + results);
+/// the kit has no recorded empty search (gap).
+const DISCOGS_EMPTY_SEARCH: &str = r#"{"pagination": {"per_page": 50, "items": 0, "page": 1, "urls": {}, "pages": 0}, "results": []}"#;
+
+#[derive(Debug, Default, Deserialize)]
+struct DiscogsSearchParams {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    artist: String,
+    #[serde(default)]
+    track: String,
+    #[serde(default)]
+    release_title: String,
+}
+
+/// The recorded search (2014, `q=prodigy`) answers a query whose words are found in its
+/// result titles; other queries get an empty page.
+async fn dc_search(
+    State(s): State<Arc<AppState>>,
+    Query(p): Query<DiscogsSearchParams>,
+) -> Response {
+    let q = format!("{} {} {} {}", p.q, p.artist, p.track, p.release_title);
+    let found =
+        s.fx.dc_search
+            .as_ref()
+            .and_then(|rec| best_search(std::slice::from_ref(rec), &q, true));
+    match found {
+        Some(p) => serve_payload(p),
+        None => json_bytes(
+            StatusCode::OK,
+            Bytes::from_static(DISCOGS_EMPTY_SEARCH.as_bytes()),
+        ),
+    }
+}
+
+async fn dc_release(State(s): State<Arc<AppState>>, UrlPath(id): UrlPath<String>) -> Response {
+    match s.fx.dc_releases.get(&id) {
+        Some(p) => serve_payload(p),
+        None => dc_not_found("Release"),
+    }
+}
+
+async fn dc_master(State(s): State<Arc<AppState>>, UrlPath(id): UrlPath<String>) -> Response {
+    match s.fx.dc_masters.get(&id) {
+        Some(p) => serve_payload(p),
+        None => dc_not_found("Master Release"),
+    }
+}
+
+// ---------- Spotify ----------
+
+/// Spotify's regular error object. Shape from the Spotify Web API docs; the kit has no
+/// recorded error answer (gap).
+fn sp_error(status: StatusCode, message: &str) -> Response {
+    json_bytes(
+        status,
+        Bytes::from(format!(
+            r#"{{"error": {{"status": {}, "message": "{message}"}}}}"#,
+            status.as_u16()
+        )),
+    )
+}
+
+/// Spotify (and Beatport) answer nothing without a bearer token.
+fn has_bearer(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.len() > 7 && v[..7].eq_ignore_ascii_case("bearer "))
+}
+
+/// An empty Spotify track search. Shape from the Spotify Web API docs (a paging object
+/// under `tracks`); the kit has no recorded empty search (gap).
+const SPOTIFY_EMPTY_SEARCH: &str = r#"{"tracks": {"href": "https://api.spotify.com/v1/search?offset=0&limit=10&query=&type=track", "items": [], "limit": 10, "next": null, "offset": 0, "previous": null, "total": 0}}"#;
+
+async fn sp_search(
+    State(s): State<Arc<AppState>>,
+    headers: axum::http::HeaderMap,
+    Query(p): Query<SearchParams>,
+) -> Response {
+    if !has_bearer(&headers) {
+        return sp_error(StatusCode::UNAUTHORIZED, "No token provided");
+    }
+    let q = p.q.trim();
+    // `isrc:XXX` answers the recorded search that contains that ISRC
+    let isrc = q
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("isrc:"))
+        .map(|i| i.trim_matches('"').to_ascii_uppercase());
+    let found = match isrc {
+        Some(isrc) => {
+            s.fx.sp_search_isrcs
+                .iter()
+                .position(|isrcs| isrcs.contains(&isrc))
+                .and_then(|i| s.fx.sp_searches.get(i))
+                .map(|r| &r.payload)
+        }
+        None => best_search(&s.fx.sp_searches, q, true),
+    };
+    match found {
+        Some(p) => serve_payload(p),
+        None => json_bytes(
+            StatusCode::OK,
+            Bytes::from_static(SPOTIFY_EMPTY_SEARCH.as_bytes()),
+        ),
+    }
+}
+
+fn sp_lookup(
+    map: &HashMap<String, Payload>,
+    headers: &axum::http::HeaderMap,
+    id: &str,
+) -> Response {
+    if !has_bearer(headers) {
+        return sp_error(StatusCode::UNAUTHORIZED, "No token provided");
+    }
+    match map.get(id) {
+        Some(p) => serve_payload(p),
+        None => sp_error(StatusCode::NOT_FOUND, "Resource not found"),
+    }
+}
+
+async fn sp_track(
+    State(s): State<Arc<AppState>>,
+    headers: axum::http::HeaderMap,
+    UrlPath(id): UrlPath<String>,
+) -> Response {
+    sp_lookup(&s.fx.sp_tracks, &headers, &id)
+}
+
+/// Legacy `/tracks` page; only the first page is recorded and answers every offset.
+async fn sp_playlist_tracks(
+    State(s): State<Arc<AppState>>,
+    headers: axum::http::HeaderMap,
+    UrlPath(id): UrlPath<String>,
+) -> Response {
+    sp_lookup(&s.fx.sp_playlist_tracks, &headers, &id)
+}
+
+/// 2026 `/items` page; only one page is recorded and answers every offset.
+async fn sp_playlist_items(
+    State(s): State<Arc<AppState>>,
+    headers: axum::http::HeaderMap,
+    UrlPath(id): UrlPath<String>,
+) -> Response {
+    sp_lookup(&s.fx.sp_playlist_items, &headers, &id)
+}
+
+/// Only the last page (offset 50) of the album is recorded; it answers every offset.
+async fn sp_album_tracks(
+    State(s): State<Arc<AppState>>,
+    headers: axum::http::HeaderMap,
+    UrlPath(id): UrlPath<String>,
+) -> Response {
+    sp_lookup(&s.fx.sp_album_tracks, &headers, &id)
+}
+
+async fn sp_audio_features(
+    State(s): State<Arc<AppState>>,
+    headers: axum::http::HeaderMap,
+    UrlPath(id): UrlPath<String>,
+) -> Response {
+    sp_lookup(&s.fx.sp_audio_features, &headers, &id)
+}
+
+#[derive(Debug, Deserialize)]
+struct IdsParams {
+    #[serde(default)]
+    ids: String,
+}
+
+/// The docs' example of several audio features answers when every id asked is in it.
+async fn sp_audio_features_several(
+    State(s): State<Arc<AppState>>,
+    headers: axum::http::HeaderMap,
+    Query(p): Query<IdsParams>,
+) -> Response {
+    if !has_bearer(&headers) {
+        return sp_error(StatusCode::UNAUTHORIZED, "No token provided");
+    }
+    let asked: Vec<&str> = p.ids.split(',').filter(|i| !i.is_empty()).collect();
+    match &s.fx.sp_audio_features_several {
+        Some((ids, payload)) if !asked.is_empty() && asked.iter().all(|a| ids.contains(*a)) => {
+            serve_payload(payload)
+        }
+        _ => sp_error(StatusCode::NOT_FOUND, "Resource not found"),
+    }
+}
+
+/// Client-credentials token. Shape from Spotify's authorization guide
+/// (`access_token`, `token_type`, `expires_in`); the kit has no recorded token answer
+/// (gap). Wants HTTP Basic client credentials and `grant_type=client_credentials`, else the
+/// guide's `invalid_client` / `unsupported_grant_type` error.
+async fn sp_token(
+    State(s): State<Arc<AppState>>,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
+) -> Response {
+    let basic = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.len() > 6 && v[..6].eq_ignore_ascii_case("basic "));
+    if !basic {
+        return json_bytes(
+            StatusCode::BAD_REQUEST,
+            Bytes::from_static(
+                br#"{"error":"invalid_client","error_description":"Invalid client"}"#,
+            ),
+        );
+    }
+    let form = String::from_utf8_lossy(&body);
+    if !form
+        .split('&')
+        .any(|kv| kv == "grant_type=client_credentials")
+    {
+        return json_bytes(
+            StatusCode::BAD_REQUEST,
+            Bytes::from_static(br#"{"error":"unsupported_grant_type","error_description":"grant_type parameter is missing"}"#),
+        );
+    }
+    let n = s
+        .tokens_issued
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        + 1;
+    json_bytes(
+        StatusCode::OK,
+        Bytes::from(format!(
+            r#"{{"access_token":"fixture-spotify-token-{n}","token_type":"Bearer","expires_in":3600}}"#
+        )),
+    )
+}
+
+// ---------- Beatport v4 ----------
+
+/// Beatport v4 (Django REST framework) error body; shape from DRF's documented defaults, the
+/// kit has no recorded error answer (gap).
+fn bp_error(status: StatusCode, detail: &str) -> Response {
+    json_bytes(status, Bytes::from(format!(r#"{{"detail": "{detail}"}}"#)))
+}
+
+fn bp_unauthorized() -> Response {
+    bp_error(
+        StatusCode::UNAUTHORIZED,
+        "Authentication credentials were not provided.",
+    )
+}
+
+/// An empty v4 track search: the recorded search payload's envelope keys with no tracks
+/// (no empty search is recorded; gap).
+const BEATPORT_EMPTY_SEARCH: &str = r#"{"tracks": [], "order": [], "next": null, "previous": null, "count": 0, "page": "1/0", "per_page": 25}"#;
+
+async fn bp_search(
+    State(s): State<Arc<AppState>>,
+    headers: axum::http::HeaderMap,
+    Query(p): Query<SearchParams>,
+) -> Response {
+    if !has_bearer(&headers) {
+        return bp_unauthorized();
+    }
+    let found =
+        s.fx.bp_search
+            .as_ref()
+            .and_then(|rec| best_search(std::slice::from_ref(rec), &p.q, true));
+    match found {
+        Some(p) => serve_payload(p),
+        None => json_bytes(
+            StatusCode::OK,
+            Bytes::from_static(BEATPORT_EMPTY_SEARCH.as_bytes()),
+        ),
+    }
+}
+
+async fn bp_track(
+    State(s): State<Arc<AppState>>,
+    headers: axum::http::HeaderMap,
+    UrlPath(id): UrlPath<String>,
+) -> Response {
+    if !has_bearer(&headers) {
+        return bp_unauthorized();
+    }
+    match s.fx.bp_tracks.get(id.trim_end_matches('/')) {
+        Some(p) => serve_payload(p),
+        None => bp_error(StatusCode::NOT_FOUND, "Not found."),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct IsrcParams {
+    #[serde(default)]
+    isrc: String,
+}
+
+/// `/v4/catalog/tracks/?isrc=`: no list answer is recorded (gap). The recorded track object
+/// (its exact bytes) is put into a list envelope with the keys of Beatport's paged answers
+/// (`results`, `count`, `next`, `previous`, `page`, `per_page`); other ISRCs get it empty.
+async fn bp_tracks_by_isrc(
+    State(s): State<Arc<AppState>>,
+    headers: axum::http::HeaderMap,
+    Query(p): Query<IsrcParams>,
+) -> Response {
+    if !has_bearer(&headers) {
+        return bp_unauthorized();
+    }
+    let (items, count): (&[u8], u32) = match s.fx.bp_isrc.get(&p.isrc.to_ascii_uppercase()) {
+        Some(track) => (&track.bytes, 1),
+        None => (b"", 0),
+    };
+    let mut body = Vec::with_capacity(items.len() + 128);
+    body.extend_from_slice(br#"{"results": ["#);
+    body.extend_from_slice(items);
+    body.extend_from_slice(
+        format!(
+            r#"], "count": {count}, "next": null, "previous": null, "page": "1/{count}", "per_page": 25}}"#
+        )
+        .as_bytes(),
+    );
+    json_bytes(StatusCode::OK, Bytes::from(body))
+}
+
+/// OAuth token. Shape from Beatport's v4 API docs (`access_token`, `expires_in`,
+/// `token_type`, `scope`); the kit has no recorded token answer (gap).
+async fn bp_token(State(s): State<Arc<AppState>>) -> Response {
+    let n = s
+        .tokens_issued
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        + 1;
+    json_bytes(
+        StatusCode::OK,
+        Bytes::from(format!(
+            r#"{{"access_token":"fixture-beatport-token-{n}","expires_in":36000,"token_type":"Bearer","scope":"app:locker user:dj"}}"#
+        )),
+    )
 }
 
 #[cfg(test)]
@@ -888,5 +1529,236 @@ mod tests {
         );
         assert_eq!(family("/track/isrc:X"), "deezer.isrc");
         assert_eq!(family("/ws/2/recording/"), "musicbrainz.recording_search");
+    }
+
+    async fn get_auth(server: &FixtureServer, path: &str) -> (u16, Vec<u8>) {
+        let resp = reqwest::Client::new()
+            .get(format!("{}{}", server.base_url(), path))
+            .bearer_auth("t")
+            .send()
+            .await
+            .expect("request");
+        (resp.status().as_u16(), resp.bytes().await.unwrap().to_vec())
+    }
+
+    #[tokio::test]
+    async fn discogs_routes_serve_the_recorded_bytes() {
+        let (server, kit) = start().await;
+        let search = kit_file(
+            &kit,
+            "discogs/database_search_q-prodigy_type-release_page-1.json",
+        );
+        assert_eq!(
+            get(&server, "/database/search?q=prodigy&type=release")
+                .await
+                .2,
+            search
+        );
+        assert_eq!(
+            get(
+                &server,
+                "/database/search?artist=The+Prodigy&track=Firestarter"
+            )
+            .await
+            .2,
+            search
+        );
+        let (status, _, body) = get(&server, "/database/search?q=Bicep+Glue").await;
+        assert_eq!(status, 200);
+        let empty: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(empty["results"], serde_json::json!([]));
+        assert_eq!(
+            get(&server, "/releases/1503102").await.2,
+            kit_file(&kit, "discogs/release_1503102.json")
+        );
+        assert_eq!(
+            get(&server, "/masters/33687").await.2,
+            kit_file(&kit, "discogs/master_33687.json")
+        );
+        assert_eq!(get(&server, "/releases/1").await.0, 404);
+        let stats = server.stats();
+        assert_eq!(stats.platform_total("discogs"), 6);
+        assert_eq!(stats.routes["discogs.search"], 3);
+    }
+
+    #[tokio::test]
+    async fn spotify_routes_want_a_token_and_serve_the_recorded_bytes() {
+        let (server, kit) = start().await;
+        assert_eq!(
+            get(&server, "/v1/tracks/04zxGiXcmNQ0m9oDXtwo18").await.0,
+            401
+        );
+        assert_eq!(
+            get_auth(&server, "/v1/tracks/04zxGiXcmNQ0m9oDXtwo18")
+                .await
+                .1,
+            kit_file(&kit, "spotify/track_04zxGiXcmNQ0m9oDXtwo18.json")
+        );
+        let rick = kit_file(
+            &kit,
+            "spotify/search_type-track_q-never-gonna-give-you-up_2026.json",
+        );
+        assert_eq!(
+            get_auth(&server, "/v1/search?q=isrc:GBARL9300135&type=track")
+                .await
+                .1,
+            rick
+        );
+        assert_eq!(
+            get_auth(
+                &server,
+                "/v1/search?q=artist%3A%22Rick%20Astley%22%20track%3A%22Never%20Gonna%20Give%20You%20Up%22&type=track"
+            )
+            .await
+            .1,
+            rick
+        );
+        let (status, body) = get_auth(&server, "/v1/search?q=isrc:XX0000000000&type=track").await;
+        assert_eq!(status, 200);
+        let empty: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(empty["tracks"]["items"], serde_json::json!([]));
+        assert_eq!(
+            get_auth(
+                &server,
+                "/v1/playlists/5LkNhFidYyyjRWwnkcMbQs/tracks?offset=0"
+            )
+            .await
+            .1,
+            kit_file(&kit, "spotify/playlist_5LkNhFidYyyjRWwnkcMbQs_tracks.json")
+        );
+        assert_eq!(
+            get_auth(&server, "/v1/playlists/1Cp6VQCKf2VL4sP09jN9oX/items")
+                .await
+                .1,
+            kit_file(
+                &kit,
+                "spotify/playlist_1Cp6VQCKf2VL4sP09jN9oX_items_2026.json"
+            )
+        );
+        assert_eq!(
+            get_auth(
+                &server,
+                "/v1/albums/32nryzA6XBCX9ZUspVc1yz/tracks?offset=50"
+            )
+            .await
+            .1,
+            kit_file(
+                &kit,
+                "spotify/album_32nryzA6XBCX9ZUspVc1yz_tracks_offset-50.json"
+            )
+        );
+        assert_eq!(
+            get_auth(&server, "/v1/audio-features/11dFghVXANMlKmJXsNCbNl")
+                .await
+                .1,
+            kit_file(&kit, "spotify/audio_features_11dFghVXANMlKmJXsNCbNl.json")
+        );
+        assert_eq!(
+            get_auth(
+                &server,
+                "/v1/audio-features?ids=4JpKVNYnVcJ8tuMKjAj50A,2NRANZE9UCmPAS5XVbXL40"
+            )
+            .await
+            .1,
+            kit_file(&kit, "spotify/audio_features_several_docs-example.json")
+        );
+        let (status, body) = get_auth(&server, "/v1/tracks/nope").await;
+        assert_eq!(status, 404);
+        let err: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(err["error"]["status"], 404);
+
+        // client credentials: Basic auth + grant type, a new token each time
+        let client = reqwest::Client::new();
+        let token = |auth: bool| {
+            let mut r = client
+                .post(format!("{}/api/token", server.base_url()))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body("grant_type=client_credentials");
+            if auth {
+                r = r.basic_auth("id", Some("secret"));
+            }
+            r.send()
+        };
+        let t1: serde_json::Value = token(true).await.unwrap().json().await.unwrap();
+        let t2: serde_json::Value = token(true).await.unwrap().json().await.unwrap();
+        assert_eq!(t1["token_type"], "Bearer");
+        assert_eq!(t1["expires_in"], 3600);
+        assert_ne!(t1["access_token"], t2["access_token"]);
+        assert_eq!(token(false).await.unwrap().status().as_u16(), 400);
+        assert_eq!(server.stats().routes["spotify.token"], 3);
+    }
+
+    #[tokio::test]
+    async fn beatport_v4_routes_serve_the_recorded_bytes() {
+        let (server, kit) = start().await;
+        let track = kit_file(&kit, "beatport/v4_catalog_track_19431036.json");
+        assert_eq!(get(&server, "/v4/catalog/tracks/19431036/").await.0, 401);
+        assert_eq!(
+            get_auth(&server, "/v4/catalog/tracks/19431036/").await.1,
+            track
+        );
+        assert_eq!(get_auth(&server, "/v4/catalog/tracks/1/").await.0, 404);
+        assert_eq!(
+            get_auth(
+                &server,
+                "/v4/catalog/search/?q=deadmau5%20Strobe&type=tracks"
+            )
+            .await
+            .1,
+            kit_file(
+                &kit,
+                "beatport/v4_catalog_search_q-strobe_type-tracks_per-page-3.json"
+            )
+        );
+        let (_, body) = get_auth(&server, "/v4/catalog/search/?q=Bicep%20Glue&type=tracks").await;
+        let empty: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(empty["tracks"], serde_json::json!([]));
+        // the ISRC list wraps the recorded track object, byte for byte
+        let (_, body) = get_auth(&server, "/v4/catalog/tracks/?isrc=GBTDG1302861").await;
+        let list: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let recorded: serde_json::Value = serde_json::from_slice(&track).unwrap();
+        assert_eq!(list["results"][0], recorded);
+        assert_eq!(list["count"], 1);
+        let (_, body) = get_auth(&server, "/v4/catalog/tracks/?isrc=XX0000000000").await;
+        let list: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(list["count"], 0);
+        let tok: serde_json::Value = reqwest::Client::new()
+            .post(format!("{}/v4/auth/o/token/", server.base_url()))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(tok["token_type"], "Bearer");
+        assert_eq!(server.stats().platform_total("beatport"), 8);
+    }
+
+    #[tokio::test]
+    async fn stats_keep_every_arrival_time_per_route_family() {
+        let (server, _) = start().await;
+        for _ in 0..3 {
+            get(&server, "/track/3135556").await;
+        }
+        get(&server, "/ws/2/recording?query=x").await;
+        let stats: Stats = reqwest::get(format!("{}/__stats", server.base_url()))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let dz = &stats.arrivals_us["deezer.track"];
+        assert_eq!(dz.len(), 3);
+        assert!(dz.windows(2).all(|w| w[0] <= w[1]));
+        assert_eq!(stats.platform_arrivals("deezer"), *dz);
+        assert_eq!(stats.platform_arrivals("musicbrainz").len(), 1);
+    }
+
+    #[test]
+    fn max_in_window_counts_any_sliding_window() {
+        assert_eq!(max_in_window(&[], 1_000_000), 0);
+        assert_eq!(max_in_window(&[0, 200, 400, 600, 800, 1000], 1000), 5);
+        assert_eq!(max_in_window(&[0, 200, 400, 600, 800, 999], 1000), 6);
+        assert_eq!(max_in_window(&[0, 5000, 5001, 5002], 1000), 3);
     }
 }

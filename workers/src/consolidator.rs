@@ -11,10 +11,19 @@ use cratedigger_domain::jobs::{
 };
 use cratedigger_domain::{ErrorClass, ItemState, Lane, PlatformTrack, WantedTrack};
 use cratedigger_fleet::{Delivery, JobError, JobHandler};
+use crate::settings::MatchingSettings;
+use cratedigger_music::dedup::{
+    DuplicateReason, LibraryEntry, fuzzy_duplicate, same_catalog_track,
+};
+use cratedigger_music::ids::normalize_catalog;
 use cratedigger_music::matching::{self, MatchScore, Verdict};
+use cratedigger_music::merge::{MergePolicy, merge_records};
 use cratedigger_music::normalize::{dedup_key, mix_key, normalize_text, parse_title};
+use cratedigger_store::DuplicateReason as StoreReason;
 use cratedigger_store::{DuplicateProbe, InsertOutcome, JobTx, NewTrack, NewTrackSource};
 use cratedigger_store::{Store, StoreError};
+use sqlx::Row;
+use sqlx::postgres::PgRow;
 use futures::future::BoxFuture;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -238,84 +247,57 @@ pub fn explain_no_match(
 }
 
 /// The canonical record built from the accepted candidate and the candidates that agree
-/// with it, field by field in platform precedence order, with which source said what.
-pub fn merge(best: &PlatformTrack, agreeing: &[&PlatformTrack], precedence: &[String]) -> NewTrack {
-    let mut group: Vec<&PlatformTrack> = vec![best];
-    group.extend(agreeing.iter().copied().filter(|c| !std::ptr::eq(*c, best)));
-    let rank = |p: &str| precedence.iter().position(|x| x == p).unwrap_or(usize::MAX);
-    // The accepted candidate stays first for identity fields; others fill gaps by precedence.
-    group[1..].sort_by_key(|c| rank(&c.platform));
-
-    let parsed = parse_title(&best.title);
-    let mix = best
-        .mix
-        .clone()
-        .filter(|m| !m.trim().is_empty())
-        .or(parsed.mix.clone());
-    let artist = best.main_artist();
-    let title = if parsed.title.is_empty() {
-        best.title.clone()
-    } else {
-        parsed.title.clone()
-    };
-    let mut provenance = BTreeMap::new();
-    let mut pick =
-        |field: &'static str, get: &dyn Fn(&PlatformTrack) -> Option<String>| -> Option<String> {
-            for c in &group {
-                if let Some(v) = get(c).filter(|v| !v.trim().is_empty()) {
-                    provenance.insert(field, c.platform.clone());
-                    return Some(v);
-                }
-            }
-            None
-        };
-    let isrc = pick("isrc", &|c| {
-        c.isrc
-            .as_deref()
-            .and_then(cratedigger_music::ids::normalize_isrc)
+/// with it (`music::merge`): per-field platform precedence from config, BPM through the
+/// half/double-time rules (also stored as Rekordbox does, BPM x 100), the key parsed from any
+/// notation and stored canonically (`key` column, standard notation) and in the user's
+/// notation. `metadata` keeps, per field, which source gave the value and what the others
+/// said (`fields`, plus the short `sources` map), the `conflicts` between sources, and
+/// `review` flags for readings that could not be used (`needs_review` when a field was left
+/// empty because of them): an unreadable value is never stored as a guess.
+pub fn merge(best: &PlatformTrack, agreeing: &[&PlatformTrack], policy: &MergePolicy<'_>) -> NewTrack {
+    let m = merge_records(best, agreeing, policy);
+    let mut sources: Vec<NewTrackSource> = vec![NewTrackSource::from(best)];
+    for c in agreeing {
+        if !sources
+            .iter()
+            .any(|s| s.platform == c.platform && s.platform_id == c.platform_id)
+        {
+            sources.push(NewTrackSource::from(*c));
+        }
+    }
+    let short_sources: BTreeMap<&str, &str> = m
+        .fields
+        .iter()
+        .map(|(field, origin)| (field.as_str(), origin.source.as_str()))
+        .collect();
+    let metadata = json!({
+        "sources": short_sources,
+        "fields": m.fields,
+        "conflicts": m.conflicts,
+        "review": m.review,
+        "needs_review": m.needs_review(),
+        "bpm": m.bpm,
+        "key": m.key,
     });
-    let album = pick("album", &|c| c.release_title.clone());
-    let label = pick("label", &|c| c.label.clone());
-    let catalog_number = pick("catalog_number", &|c| c.catalog_number.clone());
-    let release_date = pick("release_date", &|c| c.release_date.clone());
-    let genre = pick("genre", &|c| c.genre.clone());
-    let artwork_url = pick("artwork_url", &|c| c.artwork_url.clone());
-    let key = pick("key", &|c| {
-        c.key
-            .as_deref()
-            .map(|k| match cratedigger_music::key::Key::parse(k) {
-                Ok(key) => key.format(cratedigger_music::key::KeyNotation::Standard),
-                Err(_) => k.to_string(),
-            })
-    });
-    let duration_ms =
-        pick("duration_ms", &|c| c.duration_ms.map(|d| d.to_string())).and_then(|d| d.parse().ok());
-    let bpm = pick("bpm", &|c| {
-        c.bpm.filter(|b| *b > 0.0).map(|b| b.to_string())
-    })
-    .and_then(|b| b.parse().ok());
-    provenance.insert("title", best.platform.clone());
-    provenance.insert("artist", best.platform.clone());
-
     NewTrack {
-        dedup_key: dedup_key(&artist, &title, mix.as_deref()),
-        norm_artist: normalize_text(&artist),
-        norm_title: normalize_text(&title),
-        isrc,
-        artist,
-        title,
-        mix,
-        album,
-        label,
-        catalog_number,
-        release_date,
-        duration_ms,
-        bpm,
-        key,
-        genre,
-        artwork_url,
-        metadata: json!({ "sources": provenance }),
-        sources: group.iter().map(|c| NewTrackSource::from(*c)).collect(),
+        dedup_key: dedup_key(&m.artist, &m.title, m.mix.as_deref()),
+        norm_artist: normalize_text(&m.artist),
+        norm_title: normalize_text(&m.title),
+        isrc: m.isrc,
+        artist: m.artist,
+        title: m.title,
+        mix: m.mix,
+        album: m.album,
+        label: m.label,
+        catalog_number: m.catalog_number,
+        release_date: m.release_date,
+        duration_ms: m.duration_ms,
+        bpm: m.bpm.as_ref().map(|b| b.value),
+        key: m.key.as_ref().map(|k| k.standard.clone()),
+        genre: m.genre,
+        artwork_url: m.artwork_url,
+        metadata,
+        sources,
     }
 }
 
@@ -367,8 +349,13 @@ async fn apply_researched(
                             == best_mix
                 })
                 .collect();
-            let track = merge(cand, &agreeing, &settings.precedence());
-            let (state, reason, id) = store_or_link(tx, track).await?;
+            let precedence = settings.precedence();
+            let track = merge(
+                cand,
+                &agreeing,
+                &settings.matching.merge_policy(&precedence),
+            );
+            let (state, reason, id) = store_or_link(tx, track, &settings.matching).await?;
             (state, reason, Some(id))
         }
         Some((cand, score)) => {
@@ -401,12 +388,103 @@ async fn apply_researched(
     Ok(())
 }
 
-/// Stores the track unless the library has it already: ISRC, then the normalised
-/// artist/title/mix key, then trigram-similar tracks rescored here (same mix required).
-async fn store_or_link(
+/// How many trigram-similar tracks are rescored per check.
+const SIMILAR_LIMIT: i64 = 5;
+
+/// The library's own copy of a recording the new track duplicates.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct LibraryMatch {
+    /// The stored track.
+    pub track_id: Uuid,
+    /// Its artist, title and mix, for the sentence shown to the user.
+    pub artist: String,
+    /// Title.
+    pub title: String,
+    /// Mix.
+    pub mix: Option<String>,
+    /// Why it is the same recording.
+    pub reason: DuplicateReason,
+}
+
+/// A stored track that is close but not sure enough to call a duplicate (a person may want
+/// to look): kept on the new track's metadata as `possible_duplicates`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct PossibleDuplicate {
+    /// The stored track.
+    pub track_id: Uuid,
+    /// "Artist - Title (Mix)".
+    pub display: String,
+    /// Matcher total, 0..1.
+    pub score: f32,
+    /// Trigram similarity that found it, 0..1.
+    pub trigram: f32,
+}
+
+/// The outcome of [`check_library`].
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct LibraryCheck {
+    /// The stored copy, when the track is already in the library.
+    pub existing: Option<LibraryMatch>,
+    /// Close stored tracks that were not sure enough.
+    pub possible: Vec<PossibleDuplicate>,
+}
+
+/// The catalog key as the migration's `catalog_key()` SQL function computes it; equal to
+/// `music::ids::normalize_catalog` for real catalog numbers.
+const CATALOG_CANDIDATES_SQL: &str = "
+    SELECT id, artist, title, mix, isrc, catalog_number, duration_ms FROM tracks
+    WHERE catalog_key(catalog_number) = $1
+    ORDER BY id
+    LIMIT 50";
+
+fn entry_of(track: &NewTrack) -> LibraryEntry {
+    LibraryEntry {
+        artist: track.artist.clone(),
+        title: track.title.clone(),
+        mix: track.mix.clone(),
+        isrc: track.isrc.clone(),
+        catalog_number: track.catalog_number.clone(),
+        position: None,
+        label: track.label.clone(),
+        duration_ms: track.duration_ms,
+    }
+}
+
+fn stored_entry(r: &PgRow) -> Result<(Uuid, LibraryEntry), StoreError> {
+    let col = |e: sqlx::Error| StoreError::Undecodable {
+        what: "track",
+        detail: e.to_string(),
+    };
+    let duration: Option<i32> = r.try_get("duration_ms").map_err(col)?;
+    Ok((
+        r.try_get("id").map_err(col)?,
+        LibraryEntry {
+            artist: r.try_get("artist").map_err(col)?,
+            title: r.try_get("title").map_err(col)?,
+            mix: r.try_get("mix").map_err(col)?,
+            isrc: r.try_get("isrc").map_err(col)?,
+            catalog_number: r.try_get("catalog_number").map_err(col)?,
+            duration_ms: duration.and_then(|d| u32::try_from(d).ok()),
+            ..Default::default()
+        },
+    ))
+}
+
+/// Is `track` already in the library? In order: the same ISRC, the same normalised
+/// artist/title/mix key (both `find_duplicate`), the same catalog number **and** the same
+/// track on that release (a catalog number alone names a release; with no track position in
+/// the platform records yet, title and mix must agree), then trigram-similar tracks
+/// (`similar_tracks`, pg_trgm) rescored in process with the platform matcher, which never
+/// accepts a different mix. Reads only; the caller decides what to write.
+///
+/// Upgrade: when the stored copy is worse than wanted (`music::quality::upgrade_decision`)
+/// the item should continue as an upgrade. The library holds no files until acquisition
+/// (a later issue), so there is no quality to compare yet and every hit is a duplicate.
+pub async fn check_library(
     tx: &mut JobTx,
-    track: NewTrack,
-) -> Result<(ItemState, Option<String>, Uuid), JobError> {
+    track: &NewTrack,
+    matching: &MatchingSettings,
+) -> Result<LibraryCheck, StoreError> {
     let probe = DuplicateProbe {
         isrc: track.isrc.clone(),
         dedup_key: track.dedup_key.clone(),
@@ -414,37 +492,161 @@ async fn store_or_link(
         norm_title: track.norm_title.clone(),
         catalog_number: track.catalog_number.clone(),
     };
-    let already = |artist: &str, title: &str, mix: Option<&str>, why: String| {
-        let mix = mix.map(|m| format!(" ({m})")).unwrap_or_default();
-        format!("Already in your library as {artist} - {title}{mix} ({why})")
-    };
-    if let Some(hit) = tx.find_duplicate(&probe).await.map_err(store_error)? {
-        let reason = already(
-            &hit.artist,
-            &hit.title,
-            hit.mix.as_deref(),
-            hit.reason.describe(),
+    if let Some(hit) = tx.find_duplicate(&probe).await? {
+        let reason = match hit.reason {
+            StoreReason::SameIsrc => DuplicateReason::SameIsrc,
+            _ => DuplicateReason::SameKey,
+        };
+        return Ok(LibraryCheck {
+            existing: Some(LibraryMatch {
+                track_id: hit.track_id,
+                artist: hit.artist,
+                title: hit.title,
+                mix: hit.mix,
+                reason,
+            }),
+            possible: Vec::new(),
+        });
+    }
+    let new = entry_of(track);
+    let catalog = normalize_catalog(track.catalog_number.as_deref().unwrap_or(""));
+    if !catalog.is_empty() {
+        let rows = sqlx::query(CATALOG_CANDIDATES_SQL)
+            .bind(&catalog)
+            .fetch_all(tx.conn())
+            .await
+            .map_err(|e| StoreError::Database {
+                op: "check_library: by catalog number",
+                source: e,
+            })?;
+        for r in &rows {
+            let (id, stored) = stored_entry(r)?;
+            if let Some(by) = same_catalog_track(&new, &stored) {
+                return Ok(LibraryCheck {
+                    existing: Some(LibraryMatch {
+                        track_id: id,
+                        artist: stored.artist,
+                        title: stored.title,
+                        mix: stored.mix,
+                        reason: DuplicateReason::SameCatalogTrack {
+                            catalog: catalog.clone(),
+                            by,
+                        },
+                    }),
+                    possible: Vec::new(),
+                });
+            }
+        }
+    }
+    let (w, t) = (&matching.weights, &matching.thresholds);
+    let similar = tx
+        .similar_tracks(&track.norm_artist, &track.norm_title, SIMILAR_LIMIT)
+        .await?;
+    let mut possible = Vec::new();
+    let mut accepted: Vec<(Uuid, f32)> = Vec::new();
+    for sim in &similar {
+        let stored = LibraryEntry {
+            artist: sim.artist.clone(),
+            title: sim.title.clone(),
+            mix: sim.mix.clone(),
+            ..Default::default()
+        };
+        // Names only first (what the trigram search returns)...
+        let (score, hit) = fuzzy_duplicate(&new, &stored, sim.similarity, w, t);
+        if hit.is_some() {
+            accepted.push((sim.track_id, sim.similarity));
+        } else if score.verdict == Verdict::Review {
+            possible.push(PossibleDuplicate {
+                track_id: sim.track_id,
+                display: display_of(&sim.artist, &sim.title, sim.mix.as_deref()),
+                score: score.total,
+                trigram: sim.similarity,
+            });
+        }
+    }
+    if !accepted.is_empty() {
+        // ...then, for the few that pass, with everything stored (ISRC, duration, catalog).
+        let ids: Vec<Uuid> = accepted.iter().map(|(id, _)| *id).collect();
+        let rows = sqlx::query(
+            "SELECT id, artist, title, mix, isrc, catalog_number, duration_ms FROM tracks
+             WHERE id = ANY($1)",
+        )
+        .bind(&ids)
+        .fetch_all(tx.conn())
+        .await
+        .map_err(|e| StoreError::Database {
+            op: "check_library: rescoring details",
+            source: e,
+        })?;
+        for (id, trigram) in accepted {
+            let Some(r) = rows
+                .iter()
+                .find(|r| r.try_get::<Uuid, _>("id").is_ok_and(|x| x == id))
+            else {
+                continue;
+            };
+            let (_, stored) = stored_entry(r)?;
+            let (score, hit) = fuzzy_duplicate(&new, &stored, trigram, w, t);
+            if let Some(reason) = hit {
+                return Ok(LibraryCheck {
+                    existing: Some(LibraryMatch {
+                        track_id: id,
+                        artist: stored.artist,
+                        title: stored.title,
+                        mix: stored.mix,
+                        reason,
+                    }),
+                    possible,
+                });
+            }
+            possible.push(PossibleDuplicate {
+                track_id: id,
+                display: display_of(&stored.artist, &stored.title, stored.mix.as_deref()),
+                score: score.total,
+                trigram,
+            });
+        }
+    }
+    Ok(LibraryCheck {
+        existing: None,
+        possible,
+    })
+}
+
+fn display_of(artist: &str, title: &str, mix: Option<&str>) -> String {
+    match mix.filter(|m| !m.trim().is_empty()) {
+        Some(m) => format!("{artist} - {title} ({m})"),
+        None => format!("{artist} - {title}"),
+    }
+}
+
+/// Stores the track unless the library has it already ([`check_library`]). A duplicate
+/// links the item to the stored track with the reason for the user ("Already in your
+/// library as … (same ISRC)") and adds the new platform ids to that track; close calls that
+/// are not sure enough are kept on the new track as `possible_duplicates`.
+pub async fn store_or_link(
+    tx: &mut JobTx,
+    mut track: NewTrack,
+    matching: &MatchingSettings,
+) -> Result<(ItemState, Option<String>, Uuid), JobError> {
+    let check = check_library(tx, &track, matching)
+        .await
+        .map_err(store_error)?;
+    if let Some(hit) = check.existing {
+        tx.add_track_sources(hit.track_id, &track.sources)
+            .await
+            .map_err(store_error)?;
+        let reason = format!(
+            "Already in your library as {} ({})",
+            display_of(&hit.artist, &hit.title, hit.mix.as_deref()),
+            hit.reason.describe()
         );
         return Ok((ItemState::Duplicate, Some(reason), hit.track_id));
     }
-    let mine = mix_key(track.mix.as_deref());
-    for similar in tx
-        .similar_tracks(&track.norm_artist, &track.norm_title, 5)
-        .await
-        .map_err(store_error)?
+    if !check.possible.is_empty()
+        && let Some(obj) = track.metadata.as_object_mut()
     {
-        let same_mix = mix_key(similar.mix.as_deref()) == mine;
-        let title_alike = strsim_ratio(&normalize_text(&similar.title), &track.norm_title) >= 0.92;
-        let artist_alike =
-            strsim_ratio(&normalize_text(&similar.artist), &track.norm_artist) >= 0.85;
-        if same_mix && title_alike && artist_alike {
-            let why = format!(
-                "similar artist and title, {:.0} % alike",
-                similar.similarity * 100.0
-            );
-            let reason = already(&similar.artist, &similar.title, similar.mix.as_deref(), why);
-            return Ok((ItemState::Duplicate, Some(reason), similar.track_id));
-        }
+        obj.insert("possible_duplicates".into(), json!(check.possible));
     }
     match tx.insert_track(track).await.map_err(store_error)? {
         InsertOutcome::Inserted(id) => Ok((ItemState::Resolved, None, id)),
@@ -454,10 +656,6 @@ async fn store_or_link(
             track_id,
         )),
     }
-}
-
-fn strsim_ratio(a: &str, b: &str) -> f64 {
-    cratedigger_music::matching::token_sort_ratio(a, b) as f64
 }
 
 /// Reads `body.item_id` from any job payload, for give-up reports.
@@ -538,7 +736,9 @@ mod tests {
         );
         dz.bpm = Some(0.0);
         dz.label = Some("Warner".into());
-        let t = merge(&mb, &[&mb, &dz], &["musicbrainz".into(), "deezer".into()]);
+        let matching = crate::settings::MatchingSettings::default();
+        let precedence = vec!["musicbrainz".to_string(), "deezer".to_string()];
+        let t = merge(&mb, &[&mb, &dz], &matching.merge_policy(&precedence));
         assert_eq!(t.title, "Seven Wonders");
         assert_eq!(t.mix.as_deref(), Some("extended version"));
         assert_eq!(t.isrc.as_deref(), Some("USRE18700001"));
@@ -551,6 +751,40 @@ mod tests {
             t.dedup_key,
             dedup_key("Fleetwood Mac", "Seven Wonders", None)
         );
+        // Every field keeps its source and what the others said.
+        assert_eq!(t.metadata["fields"]["title"]["source"], "musicbrainz");
+        assert_eq!(
+            t.metadata["fields"]["title"]["others"][0]["value"],
+            "Seven Wonders"
+        );
+        assert_eq!(t.metadata["needs_review"], false);
+    }
+
+    #[test]
+    fn merge_uses_field_and_bpm_precedence_and_the_users_key_notation() {
+        let mut matching = crate::settings::MatchingSettings::default();
+        matching.key_notation = cratedigger_music::key::KeyNotation::OpenKey;
+        let precedence = vec!["musicbrainz".to_string(), "deezer".to_string()];
+        let mut mb = cand("musicbrainz", "Tusk", None);
+        mb.key = Some("Am".into());
+        mb.bpm = Some(150.0);
+        let mut bp = cand("beatport", "Tusk", None);
+        bp.key = Some("C major".into());
+        bp.bpm = Some(75.0);
+        bp.genre = Some("Hip-Hop".into());
+        let t = merge(&mb, &[&bp], &matching.merge_policy(&precedence));
+        // Key: Beatport first in the default key precedence, written in Open Key.
+        assert_eq!(t.key.as_deref(), Some("C major"));
+        assert_eq!(t.metadata["key"]["display"], "1d");
+        assert_eq!(t.metadata["key"]["source"], "beatport");
+        // BPM: Beatport first, 75 is in the hip-hop range, 150 kept as the alternative.
+        assert_eq!(t.bpm, Some(75.0));
+        assert_eq!(t.metadata["bpm"]["rekordbox"], 7500);
+        assert_eq!(t.metadata["bpm"]["alternative"], 150.0);
+        let conflicts = t.metadata["conflicts"].as_array().unwrap();
+        let fields: Vec<&str> = conflicts.iter().filter_map(|c| c["field"].as_str()).collect();
+        assert_eq!(fields, ["bpm", "key"]);
+        assert_eq!(t.sources.len(), 2);
     }
 
     #[test]

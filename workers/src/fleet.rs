@@ -7,7 +7,7 @@ use cratedigger_domain::{ErrorClass, Lane};
 use cratedigger_fleet::{
     Delivery, JobError, JobHandler, Queue, QueueError, WorkerOptions, run_worker,
 };
-use cratedigger_platforms::Registry;
+use cratedigger_platforms::{PlatformContext, Registry};
 use cratedigger_store::Store;
 use serde::Serialize;
 use std::sync::Arc;
@@ -59,6 +59,9 @@ pub struct Fleet {
     pub metadata: Queue,
     /// `consolidate` queue.
     pub consolidate: Queue,
+    /// The platform layer shared by every role of this process: fleet-wide rate limits in
+    /// Redis, circuit breakers, response caches (L3 in PostgreSQL, connected on first use).
+    pub platforms: PlatformContext,
 }
 
 impl Fleet {
@@ -73,7 +76,17 @@ impl Fleet {
                 )
             })?;
         let q = |name| Queue::new(conn.clone(), name, settings.queue.clone());
+        let l3 = cratedigger_platforms::cache::lazy_pool(&settings.database.url, 2)
+            .map_err(|e| tracing::warn!(error = %e, "platform cache L3 disabled: CRATEDIGGER__DATABASE__URL is not usable"))
+            .ok();
+        let platforms = PlatformContext::new(
+            &settings.platforms,
+            Some(conn.clone()),
+            l3,
+            &settings.queue.prefix,
+        );
         Ok(Fleet {
+            platforms,
             research: q(queues::RESEARCH),
             metadata: q(queues::METADATA),
             consolidate: q(queues::CONSOLIDATE),
@@ -111,7 +124,7 @@ impl Fleet {
 
     /// The metadata platforms enabled by configuration; one log line per disabled one.
     pub fn registry(&self) -> Registry {
-        let registry = Registry::from_config(&self.settings.platforms);
+        let registry = Registry::from_config(&self.settings.platforms, &self.platforms);
         for d in registry.disabled() {
             tracing::warn!(platform = %d.id, reason = %d.reason, "platform disabled");
         }
@@ -187,6 +200,7 @@ pub async fn run_roles(
             n => n,
         };
         opts.idle_poll = Duration::from_millis(fleet.settings.workers.idle_poll_ms.max(10));
+        opts.shutdown_timeout = Duration::from_secs(fleet.settings.workers.shutdown_timeout_secs);
         runs.push(run_worker(
             fleet.settings.redis.url.clone(),
             queue,

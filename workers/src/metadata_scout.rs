@@ -46,14 +46,12 @@ async fn run_query(registry: &Registry, query: PlatformQuery) -> PlatformReport 
             candidates: Vec::new(),
         };
     };
-    let started = std::time::Instant::now();
+    // request counts and durations are measured in the HTTP layer (one place)
     let result = match &query {
         PlatformQuery::Isrc { isrc, .. } => platform.lookup_isrc(isrc).await,
         PlatformQuery::Search { artist, title, .. } => platform.search(artist, title).await,
     };
     let id = platform.info().id;
-    metrics::histogram!("cratedigger_platform_request_duration_seconds", "platform" => id)
-        .record(started.elapsed().as_secs_f64());
     match result {
         Ok(candidates) => PlatformReport {
             query,

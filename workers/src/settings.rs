@@ -5,9 +5,13 @@
 //! tokens) are read from the environment only and never printed.
 
 use cratedigger_fleet::QueueSettings;
+use cratedigger_music::bpm::GenreRanges;
+use cratedigger_music::key::KeyNotation;
 use cratedigger_music::matching::{MatchWeights, Thresholds};
+use cratedigger_music::merge::MergePolicy;
 use cratedigger_platforms::PlatformsConfig;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Everything a cratedigger process can be told.
@@ -115,6 +119,10 @@ pub struct WorkerSettings {
     pub metrics_bind: String,
     /// Idle poll period in ms when no push notification arrives.
     pub idle_poll_ms: u64,
+    /// After SIGTERM, seconds the jobs in hand may still run before the process exits
+    /// anyway (keep it above the longest job and below Kubernetes'
+    /// `terminationGracePeriodSeconds`; see docs/operations.md).
+    pub shutdown_timeout_secs: u64,
 }
 
 impl Default for WorkerSettings {
@@ -124,20 +132,82 @@ impl Default for WorkerSettings {
             fetch_batch: 0,
             metrics_bind: "127.0.0.1:0".into(),
             idle_poll_ms: 500,
+            shutdown_timeout_secs: 30,
         }
     }
 }
 
-/// Match scoring configuration (weights and verdict thresholds).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+/// Match scoring and metadata merge configuration. Every field has a default, so a config
+/// file that names none of them (or only some) keeps working.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct MatchingSettings {
     /// Evidence weights.
     pub weights: MatchWeights,
     /// Accept / review thresholds.
     pub thresholds: Thresholds,
-    /// Platform precedence when merging fields (first wins).
+    /// Platform precedence when merging fields (first wins); empty = registry order.
     pub precedence: Vec<String>,
+    /// Per-field platform order (`[matching.field_precedence] key = ["beatport", ...]`),
+    /// tried before `precedence`. Fields: isrc, album, label, catalog_number, release_date,
+    /// genre, artwork_url, duration_ms, key (BPM has its own list).
+    pub field_precedence: BTreeMap<String, Vec<String>>,
+    /// Platform order for BPM: Beatport first, its tempos are set for DJs.
+    pub bpm_precedence: Vec<String>,
+    /// Usual BPM range per genre, for half/double-time decisions
+    /// (`[[matching.genre_ranges]] genre = "house" min = 118 max = 130`); replaces the table.
+    pub genre_ranges: GenreRanges,
+    /// Key notation written to tags and Rekordbox: standard, camelot, open_key, beatport or
+    /// rekordbox (`CRATEDIGGER__MATCHING__KEY_NOTATION=open_key`).
+    pub key_notation: KeyNotation,
+}
+
+impl Default for MatchingSettings {
+    /// Defaults chosen for DJs: Beatport first for BPM, key and genre (analysed for DJ use);
+    /// Discogs and MusicBrainz first for release facts (curated); keys shown in Camelot, the
+    /// notation harmonic mixing is done in (Mixed In Key, rekordbox "Alphanumeric").
+    fn default() -> Self {
+        let list = |xs: &[&str]| xs.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let mut field_precedence = BTreeMap::new();
+        field_precedence.insert("key".into(), list(&["beatport", "spotify", "deezer"]));
+        field_precedence.insert("genre".into(), list(&["beatport", "discogs", "deezer"]));
+        field_precedence.insert(
+            "release_date".into(),
+            list(&["musicbrainz", "discogs", "beatport"]),
+        );
+        field_precedence.insert("label".into(), list(&["discogs", "beatport", "musicbrainz"]));
+        field_precedence.insert(
+            "catalog_number".into(),
+            list(&["discogs", "beatport", "musicbrainz"]),
+        );
+        field_precedence.insert(
+            "duration_ms".into(),
+            list(&["beatport", "spotify", "deezer", "musicbrainz"]),
+        );
+        Self {
+            weights: MatchWeights::default(),
+            thresholds: Thresholds::default(),
+            precedence: Vec::new(),
+            field_precedence,
+            bpm_precedence: list(&["beatport", "spotify", "deezer", "musicbrainz", "discogs"]),
+            genre_ranges: GenreRanges::default(),
+            key_notation: KeyNotation::Camelot,
+        }
+    }
+}
+
+impl MatchingSettings {
+    /// The merge policy for the consolidator; `precedence` is [`Settings::precedence`] (the
+    /// configured order, or the registry order when none is configured).
+    pub fn merge_policy<'a>(&'a self, precedence: &'a [String]) -> MergePolicy<'a> {
+        MergePolicy {
+            precedence,
+            field_precedence: &self.field_precedence,
+            bpm_precedence: &self.bpm_precedence,
+            genre_ranges: self.genre_ranges.as_slice(),
+            key_notation: self.key_notation,
+        }
+    }
 }
 
 /// Reconciler configuration.
@@ -225,6 +295,46 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("missing.toml"), "{err}");
+    }
+
+    #[test]
+    fn matching_defaults_and_overrides() {
+        let m = MatchingSettings::default();
+        assert_eq!(m.key_notation, KeyNotation::Camelot);
+        assert_eq!(m.bpm_precedence[0], "beatport");
+        assert!(m.genre_ranges.as_slice().iter().any(|r| r.genre == "dubstep"));
+        let dir = std::env::temp_dir().join(format!("cd-matching-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // An old config naming only thresholds keeps every new default.
+        let old = dir.join("old.toml");
+        std::fs::write(&old, "[matching.thresholds]\naccept = 0.9\n").unwrap();
+        let s = Settings::load(Some(&old)).unwrap();
+        assert_eq!(s.matching.thresholds.accept, 0.9);
+        assert_eq!(s.matching.key_notation, KeyNotation::Camelot);
+        assert_eq!(s.matching.field_precedence["key"][0], "beatport");
+        // A new config sets them.
+        let new = dir.join("new.toml");
+        std::fs::write(
+            &new,
+            "[matching]\nkey_notation = \"open_key\"\nbpm_precedence = [\"spotify\"]\n\
+             [matching.field_precedence]\nlabel = [\"deezer\"]\n\
+             [[matching.genre_ranges]]\ngenre = \"baile funk\"\nmin = 125\nmax = 135\n",
+        )
+        .unwrap();
+        let s = Settings::load(Some(&new)).unwrap();
+        assert_eq!(s.matching.key_notation, KeyNotation::OpenKey);
+        assert_eq!(s.matching.bpm_precedence, ["spotify"]);
+        assert_eq!(s.matching.field_precedence["label"], ["deezer"]);
+        assert_eq!(s.matching.genre_ranges.as_slice().len(), 1);
+        let p = s.precedence();
+        let policy = s.matching.merge_policy(&p);
+        assert_eq!(policy.order_for("label")[0], "deezer");
+        assert_eq!(policy.order_for("bpm")[0], "spotify");
+        // A notation we do not know is refused with its name.
+        let bad = dir.join("bad.toml");
+        std::fs::write(&bad, "[matching]\nkey_notation = \"lydian\"\n").unwrap();
+        let err = Settings::load(Some(&bad)).unwrap_err().to_string();
+        assert!(err.contains("lydian"), "{err}");
     }
 
     #[test]

@@ -7,23 +7,35 @@
 //! - [`matching`]: weighted, explainable evidence scoring of a candidate against a wanted track.
 //! - [`key`]: musical key parsing and conversion between every notation DJs meet.
 //! - [`bpm`]: BPM sanity checks, half/double-time resolution and Rekordbox storage form.
+//! - [`merge`]: per-field merge of platform records with provenance, conflicts and review
+//!   flags (what the consolidator stores).
+//! - [`dedup`]: the decision half of the library duplicate check (ISRC, catalog + track,
+//!   rescoring of fuzzy candidates).
+//! - [`quality`]: audio quality ordering and the duplicate-or-upgrade decision.
 
 pub mod bpm;
+pub mod dedup;
 pub mod ids;
 pub mod key;
 pub mod matching;
+pub mod merge;
 pub mod normalize;
+pub mod quality;
 
 pub use bpm::{
-    BpmDecision, BpmError, GenreRange, GenreRanges, is_half_double, rekordbox_bpm, resolve_bpm,
+    BpmDecision, BpmError, GenreRange, GenreRanges, is_half_double, parse_bpm, rekordbox_bpm,
+    resolve_bpm, validate_bpm,
 };
+pub use dedup::{DuplicateReason, LibraryEntry};
 pub use ids::{IdError, normalize_catalog, normalize_isrc, validate_isrc};
 pub use key::{Key, KeyError, KeyNotation};
 pub use matching::{Evidence, MatchScore, MatchWeights, Thresholds, Verdict, best, score};
+pub use merge::{MergePolicy, MergedTrack, merge_records};
 pub use normalize::{
     ParsedArtists, ParsedTitle, dedup_key, mix_key, normalize_text, parse_artists, parse_title,
     split_artists,
 };
+pub use quality::{AudioFormat, AudioQuality, QualityTarget, UpgradeDecision, upgrade_decision};
 
 #[cfg(test)]
 mod robustness {

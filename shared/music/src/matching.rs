@@ -112,8 +112,10 @@ const CATALOG_MISMATCH_FACTOR: f32 = 0.5;
 const TITLE_TOTALLY_DIFFERENT: f32 = 0.5;
 /// Without an ISRC match, auto-accept needs at least this title similarity...
 const ACCEPT_MIN_TITLE: f32 = 0.8;
-/// ...and at least this artist similarity (when both sides name artists).
-const ACCEPT_MIN_ARTIST: f32 = 0.6;
+/// ...and at least this artist similarity (when both sides name artists). Artists are
+/// compared name by name, so this means "every credited name of the shorter credit is close
+/// to one of the other's": "Fleetwood" is not "Fleetwood Mac" (0.69).
+const ACCEPT_MIN_ARTIST: f32 = 0.8;
 /// Durations within this many seconds agree fully.
 const DURATION_FULL_S: f32 = 3.0;
 /// Durations this many seconds apart or more do not agree at all.
@@ -173,11 +175,115 @@ pub fn token_set_ratio(a: &str, b: &str) -> f32 {
     best
 }
 
+/// A normalised artist name without a leading "the", "dj" or "mc", which platforms add or
+/// drop ("The Prodigy" / "Prodigy", "DJ Koze" / "Koze").
+fn name_core(n: &str) -> &str {
+    for p in ["the ", "dj ", "mc "] {
+        if let Some(rest) = n.strip_prefix(p)
+            && !rest.is_empty()
+        {
+            return rest;
+        }
+    }
+    n
+}
+
+/// Similarity of two normalised artist names, 0..1.
+fn name_similarity(a: &str, b: &str) -> f32 {
+    let (ca, cb) = (name_core(a), name_core(b));
+    if ca == cb {
+        return 1.0;
+    }
+    (strsim::normalized_levenshtein(ca, cb) as f32).max(token_sort_ratio(ca, cb))
+}
+
+/// How well two lists of normalised artist names agree, name by name: the mean, over the
+/// names of the shorter list, of each one's best similarity in the other list (so a credit
+/// that adds a name still agrees: "bicep" vs "bicep, hammer" = 1.0). Equal lengths take the
+/// lower of both directions, so the measure is symmetric. Empty lists: 1.0 if both, else 0.
+pub fn names_similarity(a: &[String], b: &[String]) -> f32 {
+    if a.is_empty() && b.is_empty() {
+        return 1.0;
+    }
+    if a.is_empty() || b.is_empty() {
+        return 0.0;
+    }
+    let directed = |x: &[String], y: &[String]| -> f32 {
+        let sum: f32 = x
+            .iter()
+            .map(|n| {
+                y.iter()
+                    .map(|m| name_similarity(n, m))
+                    .fold(0.0f32, f32::max)
+            })
+            .sum();
+        sum / x.len() as f32
+    };
+    match a.len().cmp(&b.len()) {
+        std::cmp::Ordering::Less => directed(a, b),
+        std::cmp::Ordering::Greater => directed(b, a),
+        std::cmp::Ordering::Equal => directed(a, b).min(directed(b, a)),
+    }
+}
+
 /// Title similarity of two normalised titles: the better of plain and word-order-free edit
 /// similarity. Not token-set: "glue" must not equal "glue part 2".
 fn title_similarity(a: &str, b: &str) -> f32 {
     let plain = strsim::normalized_levenshtein(a, b) as f32;
     plain.max(token_sort_ratio(a, b))
+}
+
+/// Words after which a number or roman numeral names a part of a work ("Part II", "Vol. 3").
+const NUMBER_MARKERS: &[&str] = &[
+    "part", "parts", "pt", "pts", "vol", "volume", "chapter", "ch", "no", "nr", "number", "op",
+    "opus", "act", "book", "episode", "ep", "movement", "mvt", "track",
+];
+
+fn roman_value(w: &str) -> Option<u32> {
+    if w.is_empty() || w.len() > 6 || !w.chars().all(|c| matches!(c, 'i' | 'v' | 'x')) {
+        return None;
+    }
+    let val = |c: char| match c {
+        'i' => 1,
+        'v' => 5,
+        _ => 10,
+    };
+    let chars: Vec<i32> = w.chars().map(val).collect();
+    let mut total = 0i32;
+    for (i, v) in chars.iter().enumerate() {
+        if chars.get(i + 1).is_some_and(|n| n > v) {
+            total -= v;
+        } else {
+            total += v;
+        }
+    }
+    u32::try_from(total).ok().filter(|t| (1..=39).contains(t))
+}
+
+/// The numbers a normalised title carries (digits, and roman numerals after a part marker,
+/// after another number, or closing the title), sorted: "shine on you crazy diamond parts
+/// i v" → [1, 5]. Two titles that differ here name different works or parts.
+pub fn title_numbers(norm_title: &str) -> Vec<u64> {
+    let words: Vec<&str> = norm_title.split(' ').filter(|w| !w.is_empty()).collect();
+    let mut out = Vec::new();
+    let mut after_number = false;
+    for (i, w) in words.iter().enumerate() {
+        if !w.is_empty() && w.len() <= 12 && w.chars().all(|c| c.is_ascii_digit()) {
+            out.push(w.parse::<u64>().unwrap_or(u64::MAX));
+            after_number = true;
+            continue;
+        }
+        let marker_before = i > 0 && NUMBER_MARKERS.contains(&words[i - 1]);
+        let last = i + 1 == words.len() && i > 0 && w.len() >= 2;
+        if let Some(v) = roman_value(w).filter(|_| marker_before || after_number || last) {
+            out.push(u64::from(v));
+            after_number = true;
+        } else {
+            after_number = false;
+        }
+    }
+    out.sort_unstable();
+    out
 }
 
 fn label_core(s: &str) -> String {
@@ -289,8 +395,29 @@ pub fn score(
     // Titles and mixes
     let wp = parse_title(&wanted.title);
     let cp = parse_title(&cand.title);
-    let wt = normalize_text(&wp.title);
-    let ct = normalize_text(&cp.title);
+    let mut wt = normalize_text(&wp.title);
+    let mut ct = normalize_text(&cp.title);
+    let mut w_mix = present(&wanted.mix).map(str::to_string).or(wp.mix.clone());
+    let mut c_mix = present(&cand.mix).map(str::to_string).or(cp.mix.clone());
+    // A mix written without brackets ("Strobe Layton Giordani Extended Remix"): when one
+    // side names no mix and its title ends with the mix the other side names, split there.
+    let mut unbracketed: Option<String> = None;
+    let (w_mix0, c_mix0) = (w_mix.clone(), c_mix.clone());
+    for (title, mix, other_mix) in [(&mut wt, &mut w_mix, c_mix0), (&mut ct, &mut c_mix, w_mix0)] {
+        if mix.is_some() {
+            continue;
+        }
+        let Some(om) = other_mix else { continue };
+        let suffix = format!(" {}", normalize_text(&om));
+        if suffix.len() > 1
+            && let Some(head) = title.strip_suffix(&suffix)
+            && !head.trim().is_empty()
+        {
+            unbracketed = Some(om.clone());
+            *title = head.trim().to_string();
+            *mix = Some(om);
+        }
+    }
     let mut title_score: Option<f32> = None;
     if !wt.is_empty() && !ct.is_empty() {
         let s = title_similarity(&wt, &ct);
@@ -315,8 +442,8 @@ pub fn score(
     }
     let mut artist_score: Option<f32> = None;
     if !wa.main.is_empty() && !c_main.is_empty() {
-        let mains = token_set_ratio(&wa.main.join(" "), &c_main.join(" "));
-        let everyone = token_set_ratio(&w_all.join(" "), &c_all.join(" "));
+        let mains = names_similarity(&wa.main, &c_main);
+        let everyone = names_similarity(&w_all, &c_all);
         let s = mains.max(everyone);
         artist_score = Some(s);
         push(
@@ -328,8 +455,6 @@ pub fn score(
     }
 
     // Mix: always evidence, since "no mix" means the original version.
-    let w_mix = present(&wanted.mix).map(str::to_string).or(wp.mix.clone());
-    let c_mix = present(&cand.mix).map(str::to_string).or(cp.mix.clone());
     let wk = mix_key(w_mix.as_deref());
     let ck = mix_key(c_mix.as_deref());
     let show = |k: &str| {
@@ -406,6 +531,13 @@ pub fn score(
         cap_notes.push("mix named on one side only, same ISRC: treated as the same".into());
     }
     if !isrc_equal {
+        let (wn, cn) = (title_numbers(&wt), title_numbers(&ct));
+        if wn != cn && !wt.is_empty() && !ct.is_empty() {
+            cap = cap.min(Verdict::Review);
+            cap_notes.push(format!(
+                "different numbers in the titles ({wn:?} vs {cn:?}): another part or version"
+            ));
+        }
         if title_totally_different {
             cap = cap.min(Verdict::Reject);
             cap_notes.push("titles totally different".into());
@@ -427,6 +559,9 @@ pub fn score(
         Verdict::Reject
     };
     let verdict = base.min(cap);
+    if let Some(m) = unbracketed {
+        cap_notes.push(format!("mix '{m}' read from the end of a title written without brackets"));
+    }
     // Caps and excuses are part of the explanation even when they did not change the verdict.
     for note in cap_notes {
         ev.push(Evidence {
@@ -702,6 +837,87 @@ mod tests {
             );
             assert!((0.0..=1.0).contains(&s.total));
         }
+    }
+
+    #[test]
+    fn unbracketed_mix_and_reprise() {
+        let s = run(
+            &wanted("deadmau5", "Strobe Layton Giordani Extended Remix"),
+            &cand(&["deadmau5"], "Strobe", Some("Layton Giordani Extended Remix")),
+        );
+        assert_eq!(s.verdict, Verdict::Accept, "{s:#?}");
+        assert!(s.breakdown.iter().any(|e| e.note.contains("without brackets")));
+        let s = run(
+            &wanted("ANOTR", "Strobe Original Mix"),
+            &cand(&["ANOTR"], "Strobe", Some("Original Mix")),
+        );
+        assert_eq!(s.verdict, Verdict::Accept, "{s:#?}");
+        // Another mix is still another mix.
+        let s = run(
+            &wanted("deadmau5", "Strobe Victor Ruiz Remix"),
+            &cand(&["deadmau5"], "Strobe", Some("Layton Giordani Extended Remix")),
+        );
+        assert_ne!(s.verdict, Verdict::Accept, "{s:#?}");
+        // A reprise is another version.
+        let s = run(
+            &wanted("Pink Floyd", "Set The Controls For The Heart Of The Sun (Reprise)"),
+            &cand(&["Pink Floyd"], "Set The Controls For The Heart Of The Sun", None),
+        );
+        assert_eq!(s.verdict, Verdict::Review, "{s:#?}");
+    }
+
+    #[test]
+    fn artists_compare_name_by_name() {
+        let v = |xs: &[&str]| xs.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(names_similarity(&v(&["bicep"]), &v(&["bicep", "hammer"])), 1.0);
+        assert_eq!(names_similarity(&v(&["the prodigy"]), &v(&["prodigy"])), 1.0);
+        assert_eq!(names_similarity(&v(&["dj koze"]), &v(&["koze"])), 1.0);
+        assert!(names_similarity(&v(&["fleetwood"]), &v(&["fleetwood mac"])) < 0.8);
+        assert!(names_similarity(&v(&["james bay", "johnny yukon"]), &v(&["gnash", "johnny yukon"])) < 0.8);
+        assert_eq!(names_similarity(&[], &[]), 1.0);
+        assert_eq!(names_similarity(&v(&["a"]), &[]), 0.0);
+        // Another artist whose name contains the wanted one is not auto-accepted (MusicBrainz
+        // fixture: "Fleetwood - Gangsta Love" is not Fleetwood Mac).
+        let s = run(&wanted("Fleetwood Mac", "Gangsta Love"), &cand(&["Fleetwood"], "Gangsta Love", None));
+        assert_eq!(s.verdict, Verdict::Review, "{s:#?}");
+    }
+
+    #[test]
+    fn numbered_titles_are_different_works() {
+        let cases = [
+            ("shine on you crazy diamond parts i v", vec![1, 5]),
+            ("fearless pt ii", vec![2]),
+            ("symphony no 5 in c minor", vec![5]),
+            ("tonight ims anthem 2009", vec![2009]),
+            ("rocky iv", vec![4]),
+            ("when i grow up", vec![]),
+            ("malcolm x", vec![]), // one letter closing a title is not a numeral
+            ("glue", vec![]),
+            ("track 02", vec![2]),
+        ];
+        for (t, want) in cases {
+            assert_eq!(title_numbers(t), want, "{t}");
+        }
+        let pairs = [
+            ("Shine On You Crazy Diamond (Parts I-V)", "Shine On You Crazy Diamond (Parts VI-IX)"),
+            ("Symphony No. 5 in C minor", "Symphony No. 7 in C minor"),
+            ("Tonight (IMS Anthem 2009)", "Tonight (IMS Anthem 2010)"),
+            ("Fearless Pt. II", "Fearless"),
+        ];
+        for (a, b) in pairs {
+            let s = run(&wanted("Artist", a), &cand(&["Artist"], b, None));
+            assert_eq!(s.verdict, Verdict::Review, "{a} / {b}: {s:#?}");
+            assert!(s.breakdown.iter().any(|e| e.note.starts_with("different numbers")));
+        }
+        // "Part 2" spelled "Pt. II" is the same part.
+        let s = run(&wanted("Artist", "Fearless Part 2"), &cand(&["Artist"], "Fearless Pt. II", None));
+        assert!(!s.breakdown.iter().any(|e| e.note.starts_with("different numbers")), "{s:#?}");
+        // An equal ISRC outweighs a number missing from one platform's title.
+        let mut w = wanted("Pink Floyd", "Shine On You Crazy Diamond (Parts I-V)");
+        w.isrc = Some("GBN9Y1100088".into());
+        let mut c = cand(&["Pink Floyd"], "Shine On You Crazy Diamond", None);
+        c.isrc = Some("GBN9Y1100088".into());
+        assert_eq!(run(&w, &c).verdict, Verdict::Accept);
     }
 
     #[test]

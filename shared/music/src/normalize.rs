@@ -148,10 +148,46 @@ fn word_separator(lower: &str) -> bool {
     matches!(lower, "and" | "x" | "vs" | "vs." | "versus" | "with")
 }
 
+/// Removes Discogs' spelling conventions from a credit: the disambiguation number
+/// ("Jon Kennedy (2)") and the name-variation asterisk ("Michael Cross*"), which are not part
+/// of any artist's name. A leading or inner `*` ("*NSYNC", "M*A*S*H") is kept.
+fn strip_discogs_marks(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '(' {
+            let digits = chars[i + 1..]
+                .iter()
+                .take_while(|d| d.is_ascii_digit())
+                .count();
+            if (1..=3).contains(&digits) && chars.get(i + 1 + digits) == Some(&')') {
+                i += digits + 2;
+                continue;
+            }
+        }
+        if c == '*'
+            && i > 0
+            && chars[i - 1].is_alphanumeric()
+            && chars
+                .get(i + 1)
+                .is_none_or(|n| n.is_whitespace() || matches!(n, ',' | '&' | '/' | ';' | ')'))
+        {
+            i += 1;
+            continue;
+        }
+        out.push(c);
+        i += 1;
+    }
+    out
+}
+
 /// Splits a credit into display-form (main, featured) names.
 fn split_display(s: &str) -> (Vec<String>, Vec<String>) {
-    let mut prepared = String::with_capacity(s.len() + 8);
-    for c in bounded(s).chars() {
+    let cleaned = strip_discogs_marks(bounded(s));
+    let mut prepared = String::with_capacity(cleaned.len() + 8);
+    for c in cleaned.chars() {
         match c {
             '(' | ')' | '[' | ']' | '{' | '}' => prepared.push(' '),
             ',' | ';' | '&' | '\u{FF06}' | '×' => {
@@ -180,8 +216,25 @@ fn split_display(s: &str) -> (Vec<String>, Vec<String>) {
             current.clear();
         }
     };
-    for (i, tok) in tokens.iter().enumerate() {
+    let mut i = 0;
+    while i < tokens.len() {
+        let tok = tokens[i];
         let lower = tok.to_lowercase();
+        // Discogs / library sort form "Prodigy, The": the article belongs in front.
+        if lower == ","
+            && !current.is_empty()
+            && tokens
+                .get(i + 1)
+                .is_some_and(|t| t.eq_ignore_ascii_case("the"))
+            && tokens.get(i + 2).is_none_or(|t| {
+                let l = t.to_lowercase();
+                always_separator(&l) || feat_marker(&l) || word_separator(&l)
+            })
+        {
+            current.insert(0, tokens[i + 1]);
+            i += 2;
+            continue;
+        }
         if feat_marker(&lower) {
             flush(&mut current, in_feat, &mut main, &mut featured);
             in_feat = true;
@@ -193,6 +246,7 @@ fn split_display(s: &str) -> (Vec<String>, Vec<String>) {
         } else {
             current.push(tok);
         }
+        i += 1;
     }
     flush(&mut current, in_feat, &mut main, &mut featured);
     (main, featured)
@@ -311,6 +365,7 @@ const MIX_WORDS: &[&str] = &[
     "mixed",
     "refix",
     "rerub",
+    "reprise",
 ];
 
 /// Words that turn a bracket group into a remaster / packaging note: the same recording.
@@ -320,8 +375,16 @@ fn is_noise_group(norm: &str) -> bool {
         || norm.starts_with("from ")
 }
 
+/// True when a bracket group or dash suffix names a version. Also catches the split
+/// spellings "Re-work" / "Re-edit" (normalised to "re work") and compound mix words such as
+/// Discogs' "Metropoll Sky UnderMix".
 fn is_mix_text(norm: &str) -> bool {
-    norm.split(' ').any(|w| MIX_WORDS.contains(&w))
+    let words: Vec<&str> = norm.split(' ').collect();
+    words.iter().any(|w| {
+        MIX_WORDS.contains(w) || (w.len() > 3 && w.ends_with("mix") && w.is_ascii())
+    }) || words
+        .windows(2)
+        .any(|p| p[0] == "re" && MIX_WORDS.contains(&format!("re{}", p[1]).as_str()))
 }
 
 /// Returns the artists after a leading feat marker, if the text is a feat. credit. "with" is
@@ -578,7 +641,11 @@ const MIX_DESCRIPTORS: &[&str] = &[
 /// correct credit beats two wrong ones.
 fn remixers_of(mix: &str) -> Vec<String> {
     let words: Vec<&str> = mix.split_whitespace().collect();
-    let norms: Vec<String> = words.iter().map(|w| normalize_text(w)).collect();
+    // "Re-work" normalises to "re work": compare words without the inner space.
+    let norms: Vec<String> = words
+        .iter()
+        .map(|w| normalize_text(w).replace(' ', ""))
+        .collect();
     let Some(k) = norms
         .iter()
         .rposition(|n| REMIX_WORDS.contains(&n.as_str()))
@@ -665,7 +732,8 @@ pub fn mix_key(mix: Option<&str>) -> String {
     let joined = format!(" {norm} ")
         .replace(" a cappella ", " acapella ")
         .replace(" a capella ", " acapella ")
-        .replace(" re edit ", " reedit ");
+        .replace(" re edit ", " reedit ")
+        .replace(" re work ", " rework ");
     let has_remaster = joined.split(' ').any(|w| w.starts_with("remaster"));
     let tokens: Vec<String> = joined
         .split_whitespace()
@@ -802,6 +870,14 @@ mod tests {
             ("Sandra and Andy", &["sandra", "andy"], &[]),
             ("AC/DC", &["ac dc"], &[]),
             ("Bicep & bicep", &["bicep"], &[]),
+            // Discogs conventions (fixtures discogs/database_search_q-prodigy...).
+            ("Prodigy, The", &["the prodigy"], &[]),
+            ("Prodigy, The & Bicep", &["the prodigy", "bicep"], &[]),
+            ("Jon Kennedy (2)", &["jon kennedy"], &[]),
+            ("ZXX & Jon Kennedy (2)", &["zxx", "jon kennedy"], &[]),
+            ("Michael Cross*", &["michael cross"], &[]),
+            ("*NSYNC", &["nsync"], &[]), // kept whole; normalisation drops punctuation
+            ("Theo Parrish, Them", &["theo parrish", "them"], &[]),
             ("", &[], &[]),
             ("&&&", &[], &[]),
         ];

@@ -17,8 +17,21 @@ pub struct PlatformsConfig {
     pub musicbrainz: MusicBrainzConfig,
     /// Deezer public API.
     pub deezer: DeezerConfig,
+    /// Discogs API (personal token from the environment).
+    pub discogs: crate::discogs::DiscogsConfig,
+    /// Beatport API v4 (bearer token from the environment).
+    pub beatport: crate::beatport::BeatportConfig,
+    /// Spotify Web API (client credentials from the environment).
+    pub spotify: crate::spotify::SpotifyConfig,
     /// Settings shared by every platform's HTTP client.
     pub http: HttpConfig,
+    /// Rate limit overrides by platform id (`CRATEDIGGER__PLATFORMS__LIMITS__<ID>__REQUESTS`,
+    /// `__PER_SECS`, `__BURST`); a platform not listed keeps its published default.
+    pub limits: std::collections::BTreeMap<String, crate::limiter::RateLimitConfig>,
+    /// Response caches L1/L2/L3 (`CRATEDIGGER__PLATFORMS__CACHE__*`).
+    pub cache: crate::cache::CacheConfig,
+    /// Circuit breaker per platform (`CRATEDIGGER__PLATFORMS__BREAKER__*`).
+    pub breaker: crate::breaker::BreakerConfig,
 }
 
 /// MusicBrainz settings (no credentials; a User-Agent with contact is mandatory).
@@ -81,6 +94,9 @@ pub struct HttpConfig {
     pub max_body_bytes: usize,
     /// User-Agent for platforms that have no setting of their own.
     pub user_agent: String,
+    /// Extra spacing the rate limiter adds between requests, in percent of the limit's
+    /// spacing: platforms count arrivals on their side, after network jitter.
+    pub rate_margin_pct: f64,
 }
 
 impl Default for HttpConfig {
@@ -90,6 +106,7 @@ impl Default for HttpConfig {
             connect_timeout_secs: 5,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             user_agent: DEFAULT_USER_AGENT.into(),
+            rate_margin_pct: 5.0,
         }
     }
 }

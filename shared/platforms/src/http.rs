@@ -2,10 +2,25 @@
 //! bodies, error classification and the product's retry policy per error class.
 //!
 //! Platform clients build full URLs themselves (each platform has its own quoting rules) and
-//! hand them to [`HttpClient::get_json_with_retry`], which returns the decoded body and the
-//! number of attempts it took, or a classified [`PlatformError`].
+//! hand them to [`HttpClient::get_json_with_retry`] (or [`HttpClient::get_json_with`] for
+//! per-request headers), which returns the decoded body and the number of attempts it took,
+//! or a classified [`PlatformError`].
+//!
+//! A client built with [`crate::PlatformContext::http_client`] also gets the shared layer,
+//! in this order for each call: the response cache (L1 process, L2 Redis, L3 PostgreSQL;
+//! a hit costs no request and reports 0 attempts), the circuit breaker (fails fast while the
+//! platform keeps failing), the fleet-wide rate limiter (waits for the booked slot; a slot
+//! further than `max_wait` away, or a parked platform, fails fast), the request, and the
+//! retry policy. A `Retry-After` up to `max_wait` delays every caller of the fleet; a longer
+//! one parks the platform fleet-wide until it has passed. Every request is measured:
+//! `cratedigger_platform_requests_total{platform,outcome}` (outcome `ok` or the error class,
+//! or `parked` / `circuit_open` / `throttled` for calls refused without a request) and
+//! `cratedigger_platform_request_duration_seconds{platform}` (one sample per request sent).
 
-use cratedigger_domain::ErrorClass;
+use crate::breaker::CircuitBreaker;
+use crate::cache::{Cached, ResponseCache, normalize_url};
+use crate::limiter::{Admission, Limiter};
+use cratedigger_domain::{ErrorClass, PlatformTrack};
 use serde::de::DeserializeOwned;
 use std::fmt;
 use std::future::Future;
@@ -35,6 +50,9 @@ pub struct PlatformError {
     pub retry_after: Option<Duration>,
     /// Attempts made before giving up (1 when the first failure was final).
     pub attempts: u32,
+    /// Sentence for a person that replaces the class's generic one when the platform knows
+    /// better, e.g. which setting to check after a 401; `detail` keeps the technical part.
+    pub headline: Option<String>,
 }
 
 impl PlatformError {
@@ -46,7 +64,14 @@ impl PlatformError {
             detail: detail.into(),
             retry_after: None,
             attempts: 1,
+            headline: None,
         }
+    }
+
+    /// The same error with a sentence for a person in place of the generic one.
+    pub fn with_headline(mut self, headline: impl Into<String>) -> Self {
+        self.headline = Some(headline.into());
+        self
     }
 
     /// The same error with the wait the platform asked for.
@@ -61,6 +86,9 @@ impl PlatformError {
     }
 
     fn sentence(&self) -> String {
+        if let Some(headline) = &self.headline {
+            return headline.clone();
+        }
         let p = &self.platform;
         let head = match self.class {
             ErrorClass::RateLimit => format!("{p} is rate limiting us"),
@@ -371,6 +399,60 @@ pub struct HttpClient {
     sleeper: Sleeper,
     max_body_bytes: usize,
     body_check: Option<BodyCheck>,
+    headers: reqwest::header::HeaderMap,
+    layer: Option<Arc<Layer>>,
+}
+
+/// The shared layer of a client built from a [`crate::PlatformContext`].
+#[derive(Debug)]
+struct Layer {
+    display_name: String,
+    limiter: Limiter,
+    breaker: CircuitBreaker,
+    cache: ResponseCache,
+}
+
+/// Per-request options: extra headers (a bearer token that changes) and whether the answer
+/// may come from / go to the cache.
+#[derive(Debug, Clone)]
+pub struct RequestOptions {
+    headers: Vec<(String, String, bool)>,
+    cache: bool,
+}
+
+impl Default for RequestOptions {
+    fn default() -> Self {
+        Self {
+            headers: Vec::new(),
+            cache: true,
+        }
+    }
+}
+
+impl RequestOptions {
+    /// Cached, no extra header.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a header; `sensitive` ones (credentials) are redacted in debug output. The
+    /// cache key never includes headers.
+    pub fn header(mut self, name: &str, value: impl Into<String>, sensitive: bool) -> Self {
+        self.headers
+            .push((name.to_string(), value.into(), sensitive));
+        self
+    }
+
+    /// Adds `Authorization: Bearer <token>` (sensitive).
+    pub fn bearer(self, token: &str) -> Self {
+        self.header("authorization", format!("Bearer {token}"), true)
+    }
+
+    /// Neither read nor write the cache (playlists that change, token endpoints).
+    pub fn uncached(mut self) -> Self {
+        self.cache = false;
+        self
+    }
 }
 
 impl HttpClient {
@@ -399,7 +481,59 @@ impl HttpClient {
             sleeper: Sleeper::tokio(),
             max_body_bytes: opts.max_body_bytes,
             body_check: None,
+            headers: reqwest::header::HeaderMap::new(),
+            layer: None,
         })
+    }
+
+    /// Adds the shared layer (limiter, breaker, cache); [`crate::PlatformContext::http_client`]
+    /// calls this. Without it the client only retries (tests, tools).
+    pub fn with_layer(
+        mut self,
+        display_name: &str,
+        limiter: Limiter,
+        breaker: CircuitBreaker,
+        cache: ResponseCache,
+    ) -> Self {
+        self.layer = Some(Arc::new(Layer {
+            display_name: display_name.to_string(),
+            limiter,
+            breaker,
+            cache,
+        }));
+        self
+    }
+
+    /// The limiter in force, if the client has the shared layer.
+    pub fn limiter(&self) -> Option<&Limiter> {
+        self.layer.as_ref().map(|l| &l.limiter)
+    }
+
+    /// Adds a header sent with every request. Credentials are marked `sensitive`, so the
+    /// client's `Debug` prints them redacted; an invalid value (e.g. a newline) is refused.
+    pub fn with_header(
+        mut self,
+        name: &'static str,
+        value: &str,
+        sensitive: bool,
+    ) -> Result<Self, PlatformError> {
+        let mut v = reqwest::header::HeaderValue::from_str(value).map_err(|_| {
+            PlatformError::new(
+                self.platform.clone(),
+                ErrorClass::BadRequest,
+                format!("the configured value of the {name} header is not a valid header value"),
+            )
+        })?;
+        v.set_sensitive(sensitive);
+        let n = reqwest::header::HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+            PlatformError::new(
+                self.platform.clone(),
+                ErrorClass::Internal,
+                format!("'{name}' is not a valid header name"),
+            )
+        })?;
+        self.headers.insert(n, v);
+        Ok(self)
     }
 
     /// Replaces how retries wait (tests).
@@ -424,15 +558,51 @@ impl HttpClient {
         &self.policy
     }
 
-    /// One GET of `url`: the body of a 2xx answer, or a classified error. No retry.
+    /// One GET of `url`: the body of a 2xx answer, or a classified error. No retry, no
+    /// limiter, no cache (the bare request).
     pub async fn get_once(&self, url: &str) -> Result<Vec<u8>, PlatformError> {
-        let mut resp = self
-            .client
-            .get(url)
+        self.send_once(&Method::Get, url, &RequestOptions::default())
+            .await
+    }
+
+    async fn send_once(
+        &self,
+        method: &Method,
+        url: &str,
+        opts: &RequestOptions,
+    ) -> Result<Vec<u8>, PlatformError> {
+        let m = method.as_str();
+        let mut req = match method {
+            Method::Get => self.client.get(url),
+            Method::PostForm(form) => self
+                .client
+                .post(url)
+                .header(
+                    reqwest::header::CONTENT_TYPE,
+                    "application/x-www-form-urlencoded",
+                )
+                .body(form.clone()),
+        };
+        req = req
             .header(reqwest::header::ACCEPT, "application/json")
+            .headers(self.headers.clone());
+        for (name, value, sensitive) in &opts.headers {
+            let n = reqwest::header::HeaderName::from_bytes(name.as_bytes());
+            let v = reqwest::header::HeaderValue::from_str(value);
+            let (Ok(n), Ok(mut v)) = (n, v) else {
+                return Err(PlatformError::new(
+                    self.platform.clone(),
+                    ErrorClass::BadRequest,
+                    format!("the {name} header of {m} {url} is not a valid header"),
+                ));
+            };
+            v.set_sensitive(*sensitive);
+            req = req.header(n, v);
+        }
+        let mut resp = req
             .send()
             .await
-            .map_err(|e| self.transport_error(&e, url))?;
+            .map_err(|e| self.transport_error(&e, m, url))?;
         let status = resp.status();
         let retry_after = resp
             .headers()
@@ -448,7 +618,7 @@ impl HttpClient {
         while let Some(chunk) = resp
             .chunk()
             .await
-            .map_err(|e| self.transport_error(&e, url))?
+            .map_err(|e| self.transport_error(&e, m, url))?
         {
             if body.len() + chunk.len() > self.max_body_bytes {
                 return Err(self.too_big(url));
@@ -460,7 +630,7 @@ impl HttpClient {
             return Err(PlatformError::new(
                 self.platform.clone(),
                 class,
-                format!("HTTP {status} for GET {url}: {}", snippet.trim()),
+                format!("HTTP {status} for {m} {url}: {}", snippet.trim()),
             )
             .with_retry_after(retry_after));
         }
@@ -468,7 +638,7 @@ impl HttpClient {
             return Err(PlatformError::new(
                 self.platform.clone(),
                 ErrorClass::Malformed,
-                format!("unexpected HTTP {status} for GET {url}"),
+                format!("unexpected HTTP {status} for {m} {url}"),
             ));
         }
         if let Some(check) = self.body_check
@@ -477,7 +647,7 @@ impl HttpClient {
             return Err(PlatformError::new(
                 self.platform.clone(),
                 class,
-                format!("{detail} (GET {url})"),
+                format!("{detail} ({m} {url})"),
             )
             .with_retry_after(wait));
         }
@@ -496,12 +666,298 @@ impl HttpClient {
         })
     }
 
-    /// GET decoded as JSON, retried per the policy; returns the body and the attempts used.
+    /// GET decoded as JSON through the whole layer (cache, breaker, limiter, retries);
+    /// returns the body and the attempts used (0 when the cache answered).
     pub async fn get_json_with_retry<T: DeserializeOwned>(
         &self,
         url: &str,
     ) -> Result<Fetched<T>, PlatformError> {
-        run_with_retry(&self.policy, &self.sleeper, |_| self.get_json_once(url)).await
+        self.get_json_with(url, &RequestOptions::default()).await
+    }
+
+    /// [`Self::get_json_with_retry`] with per-request headers and cache choice.
+    pub async fn get_json_with<T: DeserializeOwned>(
+        &self,
+        url: &str,
+        opts: &RequestOptions,
+    ) -> Result<Fetched<T>, PlatformError> {
+        let fetched = self.fetch(&Method::Get, url, opts).await?;
+        let body = self.decode(&fetched.body, "GET", url)?;
+        Ok(Fetched {
+            body,
+            attempts: fetched.attempts,
+        })
+    }
+
+    /// The raw body of a GET through the whole layer (for answers that are not JSON).
+    pub async fn get_bytes_with(
+        &self,
+        url: &str,
+        opts: &RequestOptions,
+    ) -> Result<Fetched<Arc<[u8]>>, PlatformError> {
+        self.fetch(&Method::Get, url, opts).await
+    }
+
+    /// POST of a form (`application/x-www-form-urlencoded`) decoded as JSON, through the
+    /// breaker, limiter and retries but never cached: token endpoints (client credentials).
+    pub async fn post_form_json<T: DeserializeOwned>(
+        &self,
+        url: &str,
+        form: &[(&str, &str)],
+        opts: &RequestOptions,
+    ) -> Result<Fetched<T>, PlatformError> {
+        let body = form
+            .iter()
+            .map(|(k, v)| format!("{}={}", urlencoding::encode(k), urlencoding::encode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let opts = opts.clone().uncached();
+        let fetched = self.fetch(&Method::PostForm(body), url, &opts).await?;
+        let body = self.decode(&fetched.body, "POST", url)?;
+        Ok(Fetched {
+            body,
+            attempts: fetched.attempts,
+        })
+    }
+
+    fn decode<T: DeserializeOwned>(
+        &self,
+        body: &[u8],
+        method: &str,
+        url: &str,
+    ) -> Result<T, PlatformError> {
+        serde_json::from_slice(body).map_err(|e| {
+            PlatformError::new(
+                self.platform.clone(),
+                ErrorClass::Malformed,
+                format!("{method} {url} returned JSON we could not decode: {e}"),
+            )
+        })
+    }
+
+    /// Cache lookup, then the live call, then the cache write.
+    async fn fetch(
+        &self,
+        method: &Method,
+        url: &str,
+        opts: &RequestOptions,
+    ) -> Result<Fetched<Arc<[u8]>>, PlatformError> {
+        let cache = self
+            .layer
+            .as_ref()
+            .map(|l| &l.cache)
+            .filter(|c| c.enabled() && opts.cache && matches!(method, Method::Get));
+        let key = cache.map(|_| normalize_url(url));
+        if let (Some(cache), Some(key)) = (cache, &key)
+            && let Some((level, hit)) = cache.get(&self.platform, key).await
+        {
+            tracing::trace!(platform = %self.platform, level = level.as_str(), url, "cache hit");
+            return match hit {
+                Cached::Body(body) => Ok(Fetched { body, attempts: 0 }),
+                Cached::NotFound(detail) => {
+                    let mut e = PlatformError::new(
+                        self.platform.clone(),
+                        ErrorClass::NotFound,
+                        format!("{detail} (cached answer)"),
+                    );
+                    e.attempts = 0;
+                    Err(e)
+                }
+            };
+        }
+        let result = self.fetch_live(method, url, opts).await;
+        if let (Some(cache), Some(key)) = (cache, key) {
+            match &result {
+                Ok(f) => {
+                    // only what decodes as JSON is worth keeping (and safe to replay)
+                    if serde_json::from_slice::<serde::de::IgnoredAny>(&f.body).is_ok() {
+                        cache
+                            .put(&self.platform, &key, Cached::Body(f.body.clone()))
+                            .await;
+                    }
+                }
+                Err(e) if e.class == ErrorClass::NotFound => {
+                    cache
+                        .put(
+                            &self.platform,
+                            &key,
+                            Cached::NotFound(e.detail.clone().into()),
+                        )
+                        .await;
+                }
+                Err(_) => {}
+            }
+        }
+        result
+    }
+
+    /// The call itself: breaker, limiter, request, retry policy; `Retry-After` handling.
+    async fn fetch_live(
+        &self,
+        method: &Method,
+        url: &str,
+        opts: &RequestOptions,
+    ) -> Result<Fetched<Arc<[u8]>>, PlatformError> {
+        let platform = self.platform.clone();
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let permit = match &self.layer {
+                Some(layer) => match layer.breaker.check() {
+                    Ok(p) => Some(p),
+                    Err(open) => {
+                        self.count_outcome("circuit_open");
+                        return Err(self.circuit_open_error(layer, open, attempt - 1));
+                    }
+                },
+                None => None,
+            };
+            if let Some(layer) = &self.layer {
+                match layer.limiter.acquire(self.policy.max_wait).await {
+                    Admission::Go(wait) => {
+                        if !wait.is_zero() {
+                            metrics::histogram!("cratedigger_ratelimit_wait_seconds", "platform" => platform.clone())
+                                .record(wait.as_secs_f64());
+                            tokio::time::sleep(wait).await;
+                        }
+                    }
+                    Admission::Refused(wait) => {
+                        self.count_outcome("throttled");
+                        let rate = layer.limiter.rate();
+                        let mut e = PlatformError::new(
+                            platform.clone(),
+                            ErrorClass::RateLimit,
+                            format!(
+                                "the fleet's budget of {} requests per {:.1} s is booked for the next {} s, longer than a worker waits ({} s)",
+                                rate.requests,
+                                rate.per.as_secs_f64(),
+                                wait.as_secs(),
+                                self.policy.max_wait.as_secs()
+                            ),
+                        )
+                        .with_retry_after(Some(wait));
+                        e.attempts = attempt - 1;
+                        return Err(e);
+                    }
+                    Admission::Parked(left) => {
+                        self.count_outcome("parked");
+                        return Err(self.parked_error(layer, left, None, attempt - 1));
+                    }
+                }
+            }
+            let started = std::time::Instant::now();
+            let res = self.send_once(method, url, opts).await;
+            metrics::histogram!("cratedigger_platform_request_duration_seconds", "platform" => platform.clone())
+                .record(started.elapsed().as_secs_f64());
+            let class = res.as_ref().err().map(|e| e.class);
+            self.count_outcome(class.map_or("ok", |c| c.as_str()));
+            if let Some(p) = permit {
+                p.record(class);
+            }
+            let mut err = match res {
+                Ok(body) => {
+                    return Ok(Fetched {
+                        body: body.into(),
+                        attempts: attempt,
+                    });
+                }
+                Err(e) => e,
+            };
+            err.attempts = attempt;
+            if let (Some(layer), ErrorClass::RateLimit, Some(asked)) =
+                (&self.layer, err.class, err.retry_after)
+            {
+                if asked > self.policy.max_wait {
+                    let why = format!("{} asked for {} s on {url}", platform, asked.as_secs());
+                    layer.limiter.hold(asked, true, &why).await;
+                    tracing::warn!(
+                        platform = %platform,
+                        retry_after_secs = asked.as_secs(),
+                        "the platform asked us to wait longer than a worker waits: parked fleet-wide"
+                    );
+                    return Err(self.parked_error(layer, asked, Some(asked), attempt));
+                }
+                layer.limiter.hold(asked, false, "").await;
+            }
+            if self.layer.as_ref().is_some_and(|l| l.breaker.is_open()) {
+                // this failure opened the breaker (or a probe failed): no point waiting
+                return Err(err);
+            }
+            let step = self.policy.next_step(&err, attempt, &mut rand::rng());
+            match step {
+                RetryStep::Wait(wait) => {
+                    tracing::debug!(
+                        platform = %platform,
+                        class = %err.class,
+                        attempt,
+                        wait_ms = wait.as_millis() as u64,
+                        "platform call failed, retrying"
+                    );
+                    self.sleeper.sleep(wait).await;
+                }
+                RetryStep::GiveUp => return Err(err),
+            }
+        }
+    }
+
+    fn count_outcome(&self, outcome: &'static str) {
+        metrics::counter!("cratedigger_platform_requests_total", "platform" => self.platform.clone(), "outcome" => outcome)
+            .increment(1);
+    }
+
+    fn parked_error(
+        &self,
+        layer: &Layer,
+        left: Duration,
+        asked: Option<Duration>,
+        attempts: u32,
+    ) -> PlatformError {
+        let until = chrono::Utc::now()
+            + chrono::Duration::from_std(left).unwrap_or(chrono::Duration::zero());
+        let asked = asked
+            .map(|a| format!(" (it asked us to wait {} s)", a.as_secs()))
+            .unwrap_or_default();
+        let mut e = PlatformError::new(
+            self.platform.clone(),
+            ErrorClass::RateLimit,
+            format!(
+                "{} is parked until {}{asked}",
+                self.platform,
+                until.format("%Y-%m-%d %H:%M:%S UTC")
+            ),
+        )
+        .with_retry_after(Some(left))
+        .with_headline(format!(
+            "{} is parked until {}{asked}; continuing with the other platforms",
+            layer.display_name,
+            until.format("%Y-%m-%d %H:%M:%S UTC")
+        ));
+        e.attempts = attempts;
+        e
+    }
+
+    fn circuit_open_error(
+        &self,
+        layer: &Layer,
+        open: crate::breaker::Open,
+        attempts: u32,
+    ) -> PlatformError {
+        let since: chrono::DateTime<chrono::Utc> = open.since.into();
+        let since = since.format("%H:%M:%S UTC");
+        let mut e = PlatformError::new(
+            self.platform.clone(),
+            ErrorClass::Server,
+            format!(
+                "circuit open since {since}, next probe in {} s",
+                open.retry_in.as_secs()
+            ),
+        )
+        .with_headline(format!(
+            "{} is failing (circuit open since {since}); continuing with the other platforms",
+            layer.display_name
+        ));
+        e.attempts = attempts;
+        e
     }
 
     fn too_big(&self, url: &str) -> PlatformError {
@@ -515,7 +971,7 @@ impl HttpClient {
         )
     }
 
-    fn transport_error(&self, e: &reqwest::Error, url: &str) -> PlatformError {
+    fn transport_error(&self, e: &reqwest::Error, method: &str, url: &str) -> PlatformError {
         let class = if e.is_builder() {
             ErrorClass::BadRequest
         } else if e.is_decode() {
@@ -534,9 +990,67 @@ impl HttpClient {
         PlatformError::new(
             self.platform.clone(),
             class,
-            format!("GET {url} {what}: {}", error_chain(e)),
+            format!("{method} {url} {what}: {}", error_chain(e)),
         )
     }
+}
+
+/// HTTP methods the layer sends.
+#[derive(Debug, Clone)]
+enum Method {
+    Get,
+    /// POST with an urlencoded form body.
+    PostForm(String),
+}
+
+impl Method {
+    fn as_str(&self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::PostForm(_) => "POST",
+        }
+    }
+}
+
+/// API drift: a field a mapper relies on is absent from a platform's answer. Counted as
+/// `cratedigger_platform_field_missing_total{platform,field}` and logged once per platform
+/// and field per process, with the request URL, so a changed API shows up in the metrics
+/// instead of as silently empty data.
+pub fn note_missing_field(platform: &str, field: &'static str, url: &str) {
+    static SEEN: std::sync::LazyLock<
+        std::sync::Mutex<std::collections::HashSet<(String, &'static str)>>,
+    > = std::sync::LazyLock::new(Default::default);
+    metrics::counter!("cratedigger_platform_field_missing_total", "platform" => platform.to_string(), "field" => field)
+        .increment(1);
+    let first = SEEN
+        .lock()
+        .map(|mut s| s.insert((platform.to_string(), field)))
+        .unwrap_or(false);
+    if first {
+        tracing::warn!(
+            platform,
+            field,
+            url,
+            "a field the mapper relies on is missing from the platform's answer (API drift?); counted in cratedigger_platform_field_missing_total, logged once"
+        );
+    }
+}
+
+/// [`note_missing_field`] for the fields every mapper relies on: title, artists, duration.
+/// Returns how many were missing.
+pub fn note_missing_key_fields(track: &PlatformTrack, url: &str) -> usize {
+    let mut missing = 0;
+    for (absent, field) in [
+        (track.title.trim().is_empty(), "title"),
+        (track.artists.is_empty(), "artists"),
+        (track.duration_ms.is_none(), "duration"),
+    ] {
+        if absent {
+            note_missing_field(&track.platform, field, url);
+            missing += 1;
+        }
+    }
+    missing
 }
 
 /// An error and its sources on one line.
@@ -662,6 +1176,24 @@ mod tests {
             assert!(err.is_final());
             assert_eq!(p.next_step(&err, 1, &mut rand::rng()), RetryStep::GiveUp);
         }
+    }
+
+    #[test]
+    fn missing_key_fields_are_noted_per_field() {
+        let mut t = PlatformTrack {
+            platform: "deezer".into(),
+            platform_id: "1".into(),
+            ..Default::default()
+        };
+        assert_eq!(note_missing_key_fields(&t, "http://x/track/1"), 3);
+        t.title = "One More Time".into();
+        t.duration_ms = Some(320_000);
+        assert_eq!(note_missing_key_fields(&t, "http://x/track/1"), 1);
+        t.artists.push(cratedigger_domain::ArtistCredit {
+            name: "Daft Punk".into(),
+            role: cratedigger_domain::ArtistRole::Main,
+        });
+        assert_eq!(note_missing_key_fields(&t, "http://x/track/1"), 0);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! disabled or cannot be built is left out with one clear line instead of crashing the worker.
 
 use crate::config::PlatformsConfig;
+use crate::context::PlatformContext;
 use crate::deezer::Deezer;
 use crate::musicbrainz::MusicBrainz;
 use crate::platform::MetadataPlatform;
@@ -38,14 +39,25 @@ impl Registry {
         Self::default()
     }
 
-    /// Every configured platform; one registration line per platform.
-    pub fn from_config(cfg: &PlatformsConfig) -> Registry {
+    /// Every configured platform; one registration line per platform. `ctx` is the
+    /// process's shared layer (fleet-wide limiter, breakers, caches): a platform builds its
+    /// HTTP client with [`PlatformContext::http_client`].
+    pub fn from_config(cfg: &PlatformsConfig, ctx: &PlatformContext) -> Registry {
         let mut reg = Registry::new();
         reg.try_register("musicbrainz", cfg.musicbrainz.enabled, || {
-            MusicBrainz::from_config(&cfg.musicbrainz, &cfg.http)
+            MusicBrainz::from_config(&cfg.musicbrainz, &cfg.http, ctx)
         });
         reg.try_register("deezer", cfg.deezer.enabled, || {
-            Deezer::from_config(&cfg.deezer, &cfg.http)
+            Deezer::from_config(&cfg.deezer, &cfg.http, ctx)
+        });
+        reg.try_register("discogs", cfg.discogs.enabled, || {
+            crate::discogs::Discogs::from_config(&cfg.discogs, &cfg.http, ctx)
+        });
+        reg.try_register("beatport", cfg.beatport.enabled, || {
+            crate::beatport::Beatport::from_config(&cfg.beatport, &cfg.http, ctx)
+        });
+        reg.try_register("spotify", cfg.spotify.enabled, || {
+            crate::spotify::Spotify::from_config(&cfg.spotify, &cfg.http, ctx)
         });
         reg
     }
@@ -109,7 +121,7 @@ mod tests {
 
     #[test]
     fn builds_enabled_platforms_and_reports_disabled_ones() {
-        let reg = Registry::from_config(&PlatformsConfig::default());
+        let reg = Registry::from_config(&PlatformsConfig::default(), &PlatformContext::default());
         assert_eq!(reg.ids(), vec!["musicbrainz", "deezer"]);
         let mb = reg.get("musicbrainz").expect("musicbrainz registered");
         assert!(mb.info().supports_isrc);
@@ -118,7 +130,7 @@ mod tests {
 
         let mut cfg = PlatformsConfig::default();
         cfg.deezer.enabled = false;
-        let reg = Registry::from_config(&cfg);
+        let reg = Registry::from_config(&cfg, &PlatformContext::local(&cfg));
         assert_eq!(reg.ids(), vec!["musicbrainz"]);
         assert_eq!(reg.disabled()[0].id, "deezer");
         assert_eq!(reg.enabled().len(), 1);

@@ -187,6 +187,14 @@ pub struct TrackView {
     pub genre: Option<String>,
     /// Cover art.
     pub artwork_url: Option<String>,
+    /// Fields on which the platforms disagreed, each with the value kept, the other
+    /// readings and how it was settled (from the consolidator's merge).
+    #[serde(default)]
+    pub conflicts: Vec<serde_json::Value>,
+    /// A field was left empty because its only readings could not be used (an unknown key,
+    /// an absurd BPM): a person should look at the track.
+    #[serde(default)]
+    pub needs_review: bool,
     /// Where the platforms know it, ordered by platform.
     pub sources: Vec<SourceView>,
 }
@@ -449,6 +457,7 @@ impl Store {
                         'label', t.label, 'catalog_number', t.catalog_number,
                         'release_date', t.release_date, 'duration_ms', t.duration_ms,
                         'genre', t.genre, 'artwork_url', t.artwork_url,
+                        'conflicts', t.conflicts, 'needs_review', t.needs_review,
                         'sources', COALESCE((
                             SELECT jsonb_agg(jsonb_build_object(
                                        'platform', s.platform, 'platform_id', s.platform_id,

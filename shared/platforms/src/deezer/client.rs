@@ -2,7 +2,8 @@
 
 use super::models::{ErrorEnvelope, Page, Track};
 use crate::config::{DeezerConfig, HttpConfig};
-use crate::http::{HttpClient, PlatformError};
+use crate::context::PlatformContext;
+use crate::http::{HttpClient, PlatformError, RequestOptions, note_missing_key_fields};
 use crate::mapping::{normalize_isrc, split_mix, strip_brackets};
 use crate::platform::{MetadataPlatform, PlatformFuture, PlatformInfo, RateLimit};
 use cratedigger_domain::{ArtistCredit, ArtistRole, ErrorClass, PlatformTrack};
@@ -70,9 +71,16 @@ pub struct Deezer {
 }
 
 impl Deezer {
-    /// Client from configuration.
-    pub fn from_config(cfg: &DeezerConfig, http: &HttpConfig) -> Result<Self, PlatformError> {
-        let client = HttpClient::new(ID, http.client_options(&http.user_agent, cfg.timeout_secs))?;
+    /// Client from configuration, with the process's shared layer (limiter, breaker, caches).
+    pub fn from_config(
+        cfg: &DeezerConfig,
+        http: &HttpConfig,
+        ctx: &PlatformContext,
+    ) -> Result<Self, PlatformError> {
+        let client = ctx.http_client(
+            &INFO,
+            http.client_options(&http.user_agent, cfg.timeout_secs),
+        )?;
         Ok(Self::with_client(client, &cfg.base_url))
     }
 
@@ -114,12 +122,15 @@ impl Deezer {
         artist: &str,
         title: &str,
     ) -> Result<Vec<PlatformTrack>, PlatformError> {
-        match self
-            .http
-            .get_json_with_retry::<Page>(&self.search_url(artist, title))
-            .await
-        {
-            Ok(f) => Ok(map_many(f.body.data.unwrap_or_default())),
+        let url = self.search_url(artist, title);
+        match self.http.get_json_with_retry::<Page>(&url).await {
+            Ok(f) => {
+                let tracks = map_many(f.body.data.unwrap_or_default());
+                for t in &tracks {
+                    note_missing_key_fields(t, &url);
+                }
+                Ok(tracks)
+            }
             Err(e) if e.class == ErrorClass::NotFound => Ok(Vec::new()),
             Err(e) => Err(e),
         }
@@ -152,7 +163,10 @@ impl Deezer {
             .get_json_with_retry::<serde_json::Value>(url)
             .await
         {
-            Ok(f) => map_track(f.body).map(Some),
+            Ok(f) => map_track(f.body).map(|t| {
+                note_missing_key_fields(&t, url);
+                Some(t)
+            }),
             Err(e) if e.class == ErrorClass::NotFound => Ok(None),
             Err(e) => Err(e),
         }
@@ -167,7 +181,12 @@ impl Deezer {
         let mut seen_urls = std::collections::HashSet::new();
         for _ in 0..MAX_PAGES {
             seen_urls.insert(url.clone());
-            let page: Page = self.http.get_json_with_retry(&url).await?.body;
+            // playlists change: always asked fresh
+            let page: Page = self
+                .http
+                .get_json_with(&url, &RequestOptions::new().uncached())
+                .await?
+                .body;
             let before = out.len();
             for t in map_many(page.data.unwrap_or_default()) {
                 if !out.iter().any(|o| o.platform_id == t.platform_id) {
@@ -340,6 +359,7 @@ mod tests {
                 ..Default::default()
             },
             &HttpConfig::default(),
+            &PlatformContext::default(),
         )
         .unwrap();
         assert_eq!(

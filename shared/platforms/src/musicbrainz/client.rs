@@ -2,7 +2,8 @@
 
 use super::models::{IsrcLookup, Recording, RecordingSearch};
 use crate::config::{HttpConfig, MusicBrainzConfig};
-use crate::http::{HttpClient, PlatformError};
+use crate::context::PlatformContext;
+use crate::http::{HttpClient, PlatformError, note_missing_key_fields};
 use crate::mapping::{is_featuring, normalize_isrc, split_mix};
 use crate::platform::{MetadataPlatform, PlatformFuture, PlatformInfo, RateLimit};
 use cratedigger_domain::{ArtistCredit, ArtistRole, ErrorClass, PlatformTrack};
@@ -33,9 +34,16 @@ pub struct MusicBrainz {
 }
 
 impl MusicBrainz {
-    /// Client from configuration.
-    pub fn from_config(cfg: &MusicBrainzConfig, http: &HttpConfig) -> Result<Self, PlatformError> {
-        let client = HttpClient::new(ID, http.client_options(&cfg.user_agent, cfg.timeout_secs))?;
+    /// Client from configuration, with the process's shared layer (limiter, breaker, caches).
+    pub fn from_config(
+        cfg: &MusicBrainzConfig,
+        http: &HttpConfig,
+        ctx: &PlatformContext,
+    ) -> Result<Self, PlatformError> {
+        let client = ctx.http_client(
+            &INFO,
+            http.client_options(&cfg.user_agent, cfg.timeout_secs),
+        )?;
         Ok(Self::with_client(client, &cfg.base_url))
     }
 
@@ -85,12 +93,12 @@ impl MusicBrainz {
         artist: &str,
         title: &str,
     ) -> Result<Vec<PlatformTrack>, PlatformError> {
-        let page: RecordingSearch = self
-            .http
-            .get_json_with_retry(&self.search_url(artist, title))
-            .await?
-            .body;
-        Ok(map_many(page.recordings.unwrap_or_default(), None))
+        let url = self.search_url(artist, title);
+        let page: RecordingSearch = self.http.get_json_with_retry(&url).await?.body;
+        Ok(noted(
+            map_many(page.recordings.unwrap_or_default(), None),
+            &url,
+        ))
     }
 
     /// Recordings carrying `isrc`. MusicBrainz answers 404 for an ISRC it does not know;
@@ -106,14 +114,11 @@ impl MusicBrainz {
                 format!("'{isrc}' is not a valid ISRC"),
             )
         })?;
-        match self
-            .http
-            .get_json_with_retry::<IsrcLookup>(&self.isrc_url(&wanted))
-            .await
-        {
-            Ok(f) => Ok(map_many(
-                f.body.recordings.unwrap_or_default(),
-                Some(&wanted),
+        let url = self.isrc_url(&wanted);
+        match self.http.get_json_with_retry::<IsrcLookup>(&url).await {
+            Ok(f) => Ok(noted(
+                map_many(f.body.recordings.unwrap_or_default(), Some(&wanted)),
+                &url,
             )),
             Err(e) if e.class == ErrorClass::NotFound => Ok(Vec::new()),
             Err(e) => Err(e),
@@ -122,12 +127,16 @@ impl MusicBrainz {
 
     /// One recording by MBID; `None` when MusicBrainz does not know it (404).
     pub async fn recording(&self, mbid: &str) -> Result<Option<PlatformTrack>, PlatformError> {
+        let url = self.recording_url(mbid);
         match self
             .http
-            .get_json_with_retry::<serde_json::Value>(&self.recording_url(mbid))
+            .get_json_with_retry::<serde_json::Value>(&url)
             .await
         {
-            Ok(f) => map_recording(f.body, None).map(Some),
+            Ok(f) => map_recording(f.body, None).map(|t| {
+                note_missing_key_fields(&t, &url);
+                Some(t)
+            }),
             Err(e) if e.class == ErrorClass::NotFound => Ok(None),
             Err(e) => Err(e),
         }
@@ -166,6 +175,14 @@ fn lucene_phrase(s: &str) -> String {
         out.push(c);
     }
     out
+}
+
+/// Counts key fields (title, artists, duration) missing from mapped recordings (API drift).
+fn noted(tracks: Vec<PlatformTrack>, url: &str) -> Vec<PlatformTrack> {
+    for t in &tracks {
+        note_missing_key_fields(t, url);
+    }
+    tracks
 }
 
 /// Maps every recording of a page, skipping (and logging) ones that do not map.
@@ -284,6 +301,7 @@ mod tests {
                 ..Default::default()
             },
             &HttpConfig::default(),
+            &PlatformContext::default(),
         )
         .unwrap()
     }

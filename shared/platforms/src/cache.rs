@@ -1,0 +1,537 @@
+//! Response caches, so the same question never costs a platform request twice within its
+//! TTL: L1 in process (moka), L2 in Redis (shared by the fleet), L3 in PostgreSQL
+//! (`platform_cache`, survives Redis being flushed). A hit at a lower level fills the
+//! levels above it. "Not found" answers (404, Deezer's "no data") are cached briefly
+//! (negative TTL, L1 and L2 only), so a re-run does not ask again at once but learns soon
+//! when the platform adds the record.
+//!
+//! The key is the platform id plus the normalised URL (scheme and host lower-cased, query
+//! parameters sorted, credentials-like parameters and the fragment dropped); request
+//! headers (tokens) are not part of it. Every lookup is counted as
+//! `cratedigger_cache_requests_total{level,result}` (`result` = hit, miss or error).
+//!
+//! L3 lives in the database of record. Scouts never write the domain tables; this table is
+//! a disposable cache of platform answers (safe to truncate at any time).
+
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use redis::AsyncCommands;
+use redis::aio::ConnectionManager;
+
+/// Longest normalised URL cached in Redis and PostgreSQL; longer ones stay in L1 only.
+pub const MAX_SHARED_KEY_LEN: usize = 1000;
+
+/// Query parameters never part of a cache key (they carry credentials, not the question).
+const SECRET_PARAMS: [&str; 6] = [
+    "token",
+    "key",
+    "secret",
+    "access_token",
+    "client_secret",
+    "api_key",
+];
+
+/// Cache settings (`CRATEDIGGER__PLATFORMS__CACHE__*`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CacheConfig {
+    /// Off: every call goes to the platform (benchmarks of the limiter, some tests).
+    pub enabled: bool,
+    /// L1 (in process) time to live, seconds.
+    pub l1_ttl_secs: u64,
+    /// L1 size bound in bytes of cached bodies.
+    pub l1_max_bytes: u64,
+    /// Use Redis (when the process has it).
+    pub l2_enabled: bool,
+    /// L2 (Redis) time to live, seconds.
+    pub l2_ttl_secs: u64,
+    /// Use PostgreSQL (when the process has it).
+    pub l3_enabled: bool,
+    /// L3 (PostgreSQL) time to live, seconds.
+    pub l3_ttl_secs: u64,
+    /// Time to live of "not found" answers (L1 and L2), seconds; 0 disables them.
+    pub negative_ttl_secs: u64,
+    /// Largest body stored in L2 and L3 (bigger ones stay in L1 only), bytes.
+    pub max_entry_bytes: usize,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            l1_ttl_secs: 10 * 60,
+            l1_max_bytes: 64 * 1024 * 1024,
+            l2_enabled: true,
+            l2_ttl_secs: 24 * 3600,
+            l3_enabled: true,
+            l3_ttl_secs: 30 * 24 * 3600,
+            negative_ttl_secs: 10 * 60,
+            max_entry_bytes: 2 * 1024 * 1024,
+        }
+    }
+}
+
+/// A cached answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cached {
+    /// The body of a successful answer, byte for byte.
+    Body(Arc<[u8]>),
+    /// The platform said it does not have it; the detail of that answer.
+    NotFound(Arc<str>),
+}
+
+/// Where a hit came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Level {
+    /// In process.
+    L1,
+    /// Redis.
+    L2,
+    /// PostgreSQL.
+    L3,
+}
+
+impl Level {
+    /// Metric label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::L1 => "l1",
+            Level::L2 => "l2",
+            Level::L3 => "l3",
+        }
+    }
+}
+
+/// Hits, misses and errors per level in this process (the same numbers as the metric,
+/// readable by tests and benchmarks).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    /// L1 hits / misses.
+    pub l1: (u64, u64),
+    /// L2 hits / misses.
+    pub l2: (u64, u64),
+    /// L3 hits / misses.
+    pub l3: (u64, u64),
+    /// Lookups or writes that failed (Redis or PostgreSQL unavailable).
+    pub errors: u64,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    hits: [AtomicU64; 3],
+    misses: [AtomicU64; 3],
+    errors: AtomicU64,
+}
+
+#[derive(Clone)]
+struct Entry {
+    value: Cached,
+    ttl: Duration,
+}
+
+struct PerEntryTtl;
+
+impl moka::Expiry<String, Entry> for PerEntryTtl {
+    fn expire_after_create(
+        &self,
+        _key: &String,
+        value: &Entry,
+        _created_at: std::time::Instant,
+    ) -> Option<Duration> {
+        Some(value.ttl)
+    }
+}
+
+/// The three cache levels of one process. Cheap to clone; clones share everything.
+#[derive(Clone)]
+pub struct ResponseCache {
+    cfg: Arc<CacheConfig>,
+    l1: moka::future::Cache<String, Entry>,
+    redis: Option<ConnectionManager>,
+    pool: Option<PgPool>,
+    prefix: Arc<str>,
+    counters: Arc<Counters>,
+    warned_l3: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for ResponseCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseCache")
+            .field("cfg", &self.cfg)
+            .field("l2", &self.redis.is_some())
+            .field("l3", &self.pool.is_some())
+            .finish()
+    }
+}
+
+/// Redis key of a cached answer under `prefix` (tests delete `<prefix>:cache:*`).
+pub fn redis_key(prefix: &str, platform: &str, key: &str) -> String {
+    format!("{prefix}:cache:{platform}:{key}")
+}
+
+/// The cache key of `url`: scheme and host lower-cased, default port dropped, query
+/// parameters sorted, credentials-like parameters and the fragment removed. A string that
+/// is not a URL is its own key.
+pub fn normalize_url(url: &str) -> String {
+    let Ok(parsed) = reqwest::Url::parse(url) else {
+        return url.to_string();
+    };
+    let mut pairs: Vec<(String, String)> = parsed
+        .query_pairs()
+        .filter(|(k, _)| !SECRET_PARAMS.contains(&k.to_ascii_lowercase().as_str()))
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    pairs.sort();
+    let mut out = format!("{}://{}", parsed.scheme(), parsed.host_str().unwrap_or(""));
+    if let Some(port) = parsed.port() {
+        out.push_str(&format!(":{port}"));
+    }
+    out.push_str(parsed.path());
+    if !pairs.is_empty() {
+        out.push('?');
+        let q: Vec<String> = pairs
+            .iter()
+            .map(|(k, v)| format!("{}={}", urlencoding::encode(k), urlencoding::encode(v)))
+            .collect();
+        out.push_str(&q.join("&"));
+    }
+    out
+}
+
+fn encode(value: &Cached) -> Vec<u8> {
+    match value {
+        Cached::Body(b) => {
+            let mut v = Vec::with_capacity(b.len() + 1);
+            v.push(b'B');
+            v.extend_from_slice(b);
+            v
+        }
+        Cached::NotFound(d) => {
+            let mut v = Vec::with_capacity(d.len() + 1);
+            v.push(b'N');
+            v.extend_from_slice(d.as_bytes());
+            v
+        }
+    }
+}
+
+fn decode(raw: &[u8]) -> Option<Cached> {
+    let (tag, rest) = raw.split_first()?;
+    match tag {
+        b'B' => Some(Cached::Body(rest.into())),
+        b'N' => Some(Cached::NotFound(String::from_utf8_lossy(rest).into())),
+        _ => None,
+    }
+}
+
+impl ResponseCache {
+    /// Caches over the given levels; L2 and L3 are skipped when their connection is `None`
+    /// or they are disabled in `cfg`.
+    pub fn new(
+        cfg: CacheConfig,
+        redis: Option<ConnectionManager>,
+        pool: Option<PgPool>,
+        prefix: &str,
+    ) -> Self {
+        let l1 = moka::future::Cache::builder()
+            .max_capacity(cfg.l1_max_bytes.max(1))
+            .weigher(|k: &String, e: &Entry| {
+                let len = match &e.value {
+                    Cached::Body(b) => b.len(),
+                    Cached::NotFound(d) => d.len(),
+                };
+                u32::try_from(k.len() + len).unwrap_or(u32::MAX)
+            })
+            .expire_after(PerEntryTtl)
+            .build();
+        Self {
+            redis: redis.filter(|_| cfg.l2_enabled),
+            pool: pool.filter(|_| cfg.l3_enabled),
+            cfg: Arc::new(cfg),
+            l1,
+            prefix: prefix.into(),
+            counters: Arc::default(),
+            warned_l3: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Whether caching is on at all.
+    pub fn enabled(&self) -> bool {
+        self.cfg.enabled
+    }
+
+    /// Settings in force.
+    pub fn config(&self) -> &CacheConfig {
+        &self.cfg
+    }
+
+    /// Counts so far in this process.
+    pub fn stats(&self) -> CacheStats {
+        let c = &self.counters;
+        let pair = |i: usize| {
+            (
+                c.hits[i].load(Ordering::Relaxed),
+                c.misses[i].load(Ordering::Relaxed),
+            )
+        };
+        CacheStats {
+            l1: pair(0),
+            l2: pair(1),
+            l3: pair(2),
+            errors: c.errors.load(Ordering::Relaxed),
+        }
+    }
+
+    fn count(&self, level: Level, result: &'static str) {
+        let i = level as usize;
+        match result {
+            "hit" => self.counters.hits[i].fetch_add(1, Ordering::Relaxed),
+            "miss" => self.counters.misses[i].fetch_add(1, Ordering::Relaxed),
+            _ => self.counters.errors.fetch_add(1, Ordering::Relaxed),
+        };
+        metrics::counter!("cratedigger_cache_requests_total", "level" => level.as_str(), "result" => result)
+            .increment(1);
+    }
+
+    fn l1_key(platform: &str, key: &str) -> String {
+        format!("{platform}|{key}")
+    }
+
+    fn ttl(&self, value: &Cached, level_ttl_secs: u64) -> Duration {
+        let secs = match value {
+            Cached::Body(_) => level_ttl_secs,
+            Cached::NotFound(_) => level_ttl_secs.min(self.cfg.negative_ttl_secs),
+        };
+        Duration::from_secs(secs)
+    }
+
+    fn storable(&self, value: &Cached) -> bool {
+        match value {
+            Cached::Body(b) => b.len() <= self.cfg.max_entry_bytes,
+            Cached::NotFound(_) => self.cfg.negative_ttl_secs > 0,
+        }
+    }
+
+    /// The cached answer for `key` (from [`normalize_url`]) of `platform`, and its level.
+    pub async fn get(&self, platform: &str, key: &str) -> Option<(Level, Cached)> {
+        if !self.cfg.enabled {
+            return None;
+        }
+        let l1_key = Self::l1_key(platform, key);
+        if let Some(e) = self.l1.get(&l1_key).await {
+            self.count(Level::L1, "hit");
+            return Some((Level::L1, e.value));
+        }
+        self.count(Level::L1, "miss");
+        let shared = key.len() <= MAX_SHARED_KEY_LEN;
+        if shared && let Some(conn) = &self.redis {
+            let mut conn = conn.clone();
+            let res: Result<Option<Vec<u8>>, _> =
+                conn.get(redis_key(&self.prefix, platform, key)).await;
+            match res {
+                Ok(Some(raw)) => {
+                    if let Some(value) = decode(&raw) {
+                        self.count(Level::L2, "hit");
+                        self.fill_l1(l1_key, &value).await;
+                        return Some((Level::L2, value));
+                    }
+                    self.count(Level::L2, "miss");
+                }
+                Ok(None) => self.count(Level::L2, "miss"),
+                Err(e) => {
+                    tracing::debug!(error = %e, "L2 cache lookup failed");
+                    self.count(Level::L2, "error");
+                }
+            }
+        }
+        if shared && let Some(pool) = &self.pool {
+            let res: Result<Option<(Vec<u8>,)>, sqlx::Error> = sqlx::query_as(
+                "SELECT body FROM platform_cache \
+                 WHERE platform = $1 AND cache_key = $2 AND expires_at > now()",
+            )
+            .bind(platform)
+            .bind(key)
+            .fetch_optional(pool)
+            .await;
+            match res {
+                Ok(Some((body,))) => {
+                    self.count(Level::L3, "hit");
+                    let value = Cached::Body(body.into());
+                    self.fill_l1(l1_key, &value).await;
+                    self.put_l2(platform, key, &value).await;
+                    return Some((Level::L3, value));
+                }
+                Ok(None) => self.count(Level::L3, "miss"),
+                Err(e) => {
+                    if !self.warned_l3.swap(true, Ordering::Relaxed) {
+                        tracing::warn!(error = %e, "the PostgreSQL platform cache (L3) is unavailable; going on without it");
+                    }
+                    self.count(Level::L3, "error");
+                }
+            }
+        }
+        None
+    }
+
+    async fn fill_l1(&self, l1_key: String, value: &Cached) {
+        let ttl = self.ttl(value, self.cfg.l1_ttl_secs);
+        if !ttl.is_zero() {
+            self.l1
+                .insert(
+                    l1_key,
+                    Entry {
+                        value: value.clone(),
+                        ttl,
+                    },
+                )
+                .await;
+        }
+    }
+
+    async fn put_l2(&self, platform: &str, key: &str, value: &Cached) {
+        let Some(conn) = &self.redis else { return };
+        let ttl = self.ttl(value, self.cfg.l2_ttl_secs);
+        if ttl.is_zero() || !self.storable(value) || key.len() > MAX_SHARED_KEY_LEN {
+            return;
+        }
+        let mut conn = conn.clone();
+        let res: Result<(), _> = conn
+            .pset_ex(
+                redis_key(&self.prefix, platform, key),
+                encode(value),
+                u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX),
+            )
+            .await;
+        if let Err(e) = res {
+            tracing::debug!(error = %e, "L2 cache write failed");
+            self.count(Level::L2, "error");
+        }
+    }
+
+    /// Stores an answer at every level (a "not found" only in L1 and L2, for the negative
+    /// TTL; bodies over `max_entry_bytes` only in L1).
+    pub async fn put(&self, platform: &str, key: &str, value: Cached) {
+        if !self.cfg.enabled {
+            return;
+        }
+        if matches!(value, Cached::NotFound(_)) && self.cfg.negative_ttl_secs == 0 {
+            return;
+        }
+        self.fill_l1(Self::l1_key(platform, key), &value).await;
+        self.put_l2(platform, key, &value).await;
+        let (Some(pool), Cached::Body(body)) = (&self.pool, &value) else {
+            return;
+        };
+        if body.len() > self.cfg.max_entry_bytes || key.len() > MAX_SHARED_KEY_LEN {
+            return;
+        }
+        let ttl_secs = i64::try_from(self.cfg.l3_ttl_secs).unwrap_or(i64::MAX / 2);
+        if ttl_secs == 0 {
+            return;
+        }
+        let res = sqlx::query(
+            "INSERT INTO platform_cache (platform, cache_key, body, fetched_at, expires_at) \
+             VALUES ($1, $2, $3, now(), now() + make_interval(secs => $4)) \
+             ON CONFLICT (platform, cache_key) DO UPDATE \
+             SET body = EXCLUDED.body, fetched_at = EXCLUDED.fetched_at, expires_at = EXCLUDED.expires_at",
+        )
+        .bind(platform)
+        .bind(key)
+        .bind(&body[..])
+        .bind(ttl_secs as f64)
+        .execute(pool)
+        .await;
+        if let Err(e) = res {
+            if !self.warned_l3.swap(true, Ordering::Relaxed) {
+                tracing::warn!(error = %e, "the PostgreSQL platform cache (L3) is unavailable; going on without it");
+            }
+            self.count(Level::L3, "error");
+        }
+    }
+
+    /// Deletes expired L3 rows, at most `limit` (bounded work; call it from a periodic
+    /// task). Returns how many went.
+    pub async fn purge_expired(&self, limit: i64) -> Result<u64, sqlx::Error> {
+        let Some(pool) = &self.pool else { return Ok(0) };
+        let done = sqlx::query(
+            "DELETE FROM platform_cache WHERE ctid IN \
+             (SELECT ctid FROM platform_cache WHERE expires_at <= now() LIMIT $1)",
+        )
+        .bind(limit)
+        .execute(pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+}
+
+/// A PostgreSQL pool for L3 that connects on first use, so building the platform layer
+/// never blocks or fails on the database; an unreachable database makes L3 miss.
+pub fn lazy_pool(url: &str, max_connections: u32) -> Result<PgPool, sqlx::Error> {
+    sqlx::postgres::PgPoolOptions::new()
+        .max_connections(max_connections.max(1))
+        .acquire_timeout(Duration::from_secs(3))
+        .connect_lazy(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_normalise_to_one_key() {
+        assert_eq!(
+            normalize_url("HTTPS://MusicBrainz.org:443/ws/2/recording?query=a%20b&fmt=json#x"),
+            normalize_url("https://musicbrainz.org/ws/2/recording?fmt=json&query=a+b")
+        );
+        assert_eq!(
+            normalize_url("https://api.discogs.com/database/search?q=x&token=SECRET"),
+            "https://api.discogs.com/database/search?q=x"
+        );
+        assert_eq!(
+            normalize_url("http://127.0.0.1:9/track/1"),
+            "http://127.0.0.1:9/track/1"
+        );
+        assert_eq!(normalize_url("not a url"), "not a url");
+    }
+
+    #[test]
+    fn entries_round_trip_through_their_encoding() {
+        let b = Cached::Body(Arc::from(&b"{\"a\":1}"[..]));
+        assert_eq!(decode(&encode(&b)), Some(b));
+        let n = Cached::NotFound("HTTP 404".into());
+        assert_eq!(decode(&encode(&n)), Some(n));
+        assert_eq!(decode(b""), None);
+        assert_eq!(decode(b"Xjunk"), None);
+    }
+
+    #[tokio::test]
+    async fn l1_serves_a_repeat_and_negative_entries_expire_sooner() {
+        let c = ResponseCache::new(CacheConfig::default(), None, None, "t");
+        assert!(c.get("mb", "k").await.is_none());
+        c.put("mb", "k", Cached::Body(Arc::from(&b"1"[..]))).await;
+        assert_eq!(
+            c.get("mb", "k").await,
+            Some((Level::L1, Cached::Body(Arc::from(&b"1"[..]))))
+        );
+        assert_eq!(c.stats().l1, (1, 1));
+        assert_eq!(
+            c.ttl(&Cached::NotFound("x".into()), 3600),
+            Duration::from_secs(600)
+        );
+        let off = ResponseCache::new(
+            CacheConfig {
+                enabled: false,
+                ..CacheConfig::default()
+            },
+            None,
+            None,
+            "t",
+        );
+        off.put("mb", "k", Cached::Body(Arc::from(&b"1"[..]))).await;
+        assert!(off.get("mb", "k").await.is_none());
+    }
+}

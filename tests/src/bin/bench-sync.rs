@@ -1,0 +1,734 @@
+//! `bench-sync [--tracks N] [--scale X] [--latency-ms L] [--scouts S] [--markdown FILE]`:
+//! the sync benchmark behind `just bench sync`.
+//!
+//! A 2,000-track sync through the real release binaries (`cratedigger serve`,
+//! `research-lead`, S `metadata-scout` processes, `consolidator`) against the fixture
+//! server (the kit's recorded payloads, each answer delayed by L ms to stand in for a real
+//! platform's latency), real Redis and a fresh PostgreSQL database. Every platform's real
+//! published limit is multiplied by X (MusicBrainz 1/s, Deezer 50 per 5 s), so the run is
+//! bound by the limits yet takes about a minute.
+//!
+//! The playlist (built from the kit, read in place): every recorded track the fixture
+//! server can answer (MusicBrainz's recorded Fleetwood Mac search, Deezer's recorded
+//! searches), each spelled three ways (as recorded, lower case, upper case — three distinct
+//! queries a platform must answer), 400 tracks no platform knows, and the rest repeats of
+//! those lines, shuffled deterministically. Only MusicBrainz and Deezer are enabled (the
+//! platforms that need no credentials).
+//!
+//! Printed: wall time (sync created to every item final); per platform the requests the
+//! server received, the rate-limit lower bound (requests / allowed rate) and requests per
+//! resolved track (resolved + duplicate items); the ratio wall / max lower bound (target
+//! <= 1.15), the average requests per platform per resolved track (target <= 1.5), and the
+//! sequential time: the sum of every request's latency as the scouts measured it
+//! (`cratedigger_platform_request_duration_seconds_sum`), i.e. what one request at a time
+//! would spend waiting for answers alone, with the speed-up (target >= 10x). The server's
+//! count of requests in any one-second window is checked against each limit as well.
+
+use cratedigger_e2e::fixture_server::{self, Stats, max_in_window};
+use cratedigger_e2e::kit;
+use serde_json::Value;
+use std::collections::{BTreeMap, HashSet};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+const USAGE: &str = "usage: bench-sync [--tracks N] [--scale X] [--latency-ms L] [--scouts S] [--markdown FILE]\n\
+    --tracks N       playlist lines (default 2000)\n\
+    --scale X        multiply every platform's real limit by X (default 20)\n\
+    --latency-ms L   fixture server answer delay, standing in for a platform's latency (default 300)\n\
+    --scouts S       metadata-scout processes (default 2)\n\
+    --markdown FILE  append the results as a dated markdown section to FILE\n\
+    Needs the release binaries (cargo build --release --bins), Redis ($CRATEDIGGER__REDIS__URL)\n\
+    and PostgreSQL ($CRATEDIGGER_TEST_DATABASE_ADMIN_URL, default postgres://postgres@127.0.0.1:5432/postgres).";
+
+/// Unknown tracks in the playlist (they fail with "No match").
+const UNKNOWN: usize = 400;
+
+// Targets (issue 4, "Benchmark").
+const RATIO_TARGET: f64 = 1.15;
+const REQUESTS_PER_TRACK_TARGET: f64 = 1.5;
+const SPEEDUP_TARGET: f64 = 10.0;
+
+struct Args {
+    tracks: usize,
+    scale: f64,
+    latency_ms: u64,
+    scouts: usize,
+    markdown: Option<String>,
+}
+
+fn parse_args() -> Result<Option<Args>, String> {
+    let mut a = Args {
+        tracks: 2000,
+        scale: 20.0,
+        latency_ms: 300,
+        scouts: 2,
+        markdown: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) => (f.to_string(), Some(v.to_string())),
+            None => (arg.clone(), None),
+        };
+        let mut value = |name: &str| {
+            inline
+                .clone()
+                .or_else(|| it.next())
+                .ok_or_else(|| format!("{name} needs a value"))
+        };
+        let num = |name: &str, v: String| -> Result<f64, String> {
+            v.parse::<f64>()
+                .ok()
+                .filter(|n| n.is_finite() && *n > 0.0)
+                .ok_or_else(|| format!("{name} '{v}' is not a positive number"))
+        };
+        match flag.as_str() {
+            "--tracks" => a.tracks = num("--tracks", value("--tracks")?)? as usize,
+            "--scale" => a.scale = num("--scale", value("--scale")?)?,
+            "--latency-ms" => a.latency_ms = num("--latency-ms", value("--latency-ms")?)? as u64,
+            "--scouts" => a.scouts = (num("--scouts", value("--scouts")?)? as usize).max(1),
+            "--markdown" => a.markdown = Some(value("--markdown")?),
+            "-h" | "--help" => return Ok(None),
+            other => return Err(format!("unknown argument '{other}'")),
+        }
+    }
+    Ok(Some(a))
+}
+
+/// A platform of the run: id, real limit (requests per window in seconds).
+struct Platform {
+    id: &'static str,
+    requests: f64,
+    per_secs: f64,
+}
+
+const PLATFORMS: [Platform; 2] = [
+    Platform {
+        id: "musicbrainz",
+        requests: 1.0,
+        per_secs: 1.0,
+    },
+    Platform {
+        id: "deezer",
+        requests: 50.0,
+        per_secs: 5.0,
+    },
+];
+
+/// A child killed when dropped.
+struct Proc {
+    name: String,
+    child: Child,
+    log: PathBuf,
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    kit::workspace_root()
+}
+
+fn release_bin(name: &str) -> Result<PathBuf, String> {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"));
+    let p = target.join("release").join(name);
+    if p.exists() {
+        Ok(p)
+    } else {
+        Err(format!(
+            "{} not found: run `cargo build --release --bins -p cratedigger -p cratedigger-workers` first (`just bench sync` does)",
+            p.display()
+        ))
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(18080)
+}
+
+/// `Artist - Title` of every track the fixture server can answer, from the kit.
+fn recorded_lines(kit: &Path) -> Result<Vec<String>, String> {
+    let read = |rel: &str| -> Result<Value, String> {
+        let p = kit.join("fixtures").join(rel);
+        let bytes = std::fs::read(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+        serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", p.display()))
+    };
+    let mut out: Vec<String> = Vec::new();
+    let mb = read("musicbrainz/recording_search_query-artist-fleetwood-mac_limit-100.json")?;
+    for r in mb["recordings"].as_array().into_iter().flatten() {
+        let artist: String = r["artist-credit"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| {
+                format!(
+                    "{}{}",
+                    c["name"].as_str().unwrap_or(""),
+                    c["joinphrase"].as_str().unwrap_or("")
+                )
+            })
+            .collect();
+        if let Some(t) = r["title"].as_str() {
+            out.push(format!("{} - {t}", artist.trim()));
+        }
+    }
+    for f in [
+        "deezer/search_q-billy-jean_limit-2.json",
+        "deezer/search_q-soliloquy.json",
+        "deezer/search-track_artist-lou-doillon_track-joke.json",
+    ] {
+        for t in read(f)?["data"].as_array().into_iter().flatten() {
+            if let (Some(a), Some(t)) = (t["artist"]["name"].as_str(), t["title"].as_str()) {
+                out.push(format!("{a} - {t}"));
+            }
+        }
+    }
+    let mut seen = HashSet::new();
+    out.retain(|l| seen.insert(l.clone()));
+    Ok(out)
+}
+
+/// The benchmark playlist (see the module doc).
+fn playlist(kit: &Path, tracks: usize) -> Result<(Vec<String>, usize), String> {
+    let base = recorded_lines(kit)?;
+    let mut distinct: Vec<String> = Vec::new();
+    for l in &base {
+        distinct.push(l.clone());
+        distinct.push(l.to_lowercase());
+        distinct.push(l.to_uppercase());
+    }
+    let mut seen = HashSet::new();
+    distinct.retain(|l| seen.insert(l.clone()));
+    let resolvable = distinct.clone();
+    for i in 0..UNKNOWN {
+        distinct.push(format!("Nobody Recorded {i} - Unknown Track {i}"));
+    }
+    distinct.truncate(tracks);
+    let mut lines = distinct.clone();
+    let mut i = 0usize;
+    while lines.len() < tracks {
+        lines.push(resolvable[i % resolvable.len()].clone());
+        i += 1;
+    }
+    // deterministic shuffle (LCG), so repeats are spread over the run
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    for k in (1..lines.len()).rev() {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        let j = (state >> 33) as usize % (k + 1);
+        lines.swap(k, j);
+    }
+    Ok((lines, distinct.len()))
+}
+
+/// Sum of a Prometheus sample family's values whose labels contain all of `labels`.
+fn metric_sum(text: &str, name: &str, labels: &[&str]) -> f64 {
+    text.lines()
+        .filter(|l| l.starts_with(&format!("{name}{{")))
+        .filter(|l| labels.iter().all(|w| l.contains(w)))
+        .filter_map(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok())
+        .sum()
+}
+
+fn metrics_addr(log: &str) -> Option<String> {
+    log.lines().find_map(|line| {
+        let v: Value = serde_json::from_str(line).ok()?;
+        v["fields"]["metrics"].as_str().map(str::to_string)
+    })
+}
+
+struct PlatformResult {
+    id: &'static str,
+    rate: f64,
+    requests: u64,
+    lower_bound_s: f64,
+    per_resolved: f64,
+    worst_window: usize,
+    allowed_per_s: f64,
+    latency_sum_s: f64,
+}
+
+struct Report {
+    args_line: String,
+    wall_s: f64,
+    items: usize,
+    distinct: usize,
+    states: BTreeMap<String, i64>,
+    platforms: Vec<PlatformResult>,
+    cache: BTreeMap<String, f64>,
+}
+
+impl Report {
+    fn lower_bound(&self) -> f64 {
+        self.platforms
+            .iter()
+            .map(|p| p.lower_bound_s)
+            .fold(0.0, f64::max)
+    }
+    fn resolved(&self) -> i64 {
+        self.states.get("resolved").copied().unwrap_or(0)
+            + self.states.get("duplicate").copied().unwrap_or(0)
+    }
+    fn ratio(&self) -> f64 {
+        self.wall_s / self.lower_bound().max(1e-9)
+    }
+    fn per_track(&self) -> f64 {
+        let n = self.platforms.len().max(1) as f64;
+        self.platforms.iter().map(|p| p.per_resolved).sum::<f64>() / n
+    }
+    fn sequential_s(&self) -> f64 {
+        self.platforms.iter().map(|p| p.latency_sum_s).sum()
+    }
+    fn speedup(&self) -> f64 {
+        self.sequential_s() / self.wall_s.max(1e-9)
+    }
+
+    fn text(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s, "{}", self.args_line);
+        let _ = writeln!(
+            s,
+            "{} items ({} distinct lines), {} resolved tracks (resolved + duplicate): {:?}",
+            self.items,
+            self.distinct,
+            self.resolved(),
+            self.states
+        );
+        let _ = writeln!(s, "wall time                     {:8.1} s", self.wall_s);
+        for p in &self.platforms {
+            let _ = writeln!(
+                s,
+                "  {:<12} {:>5} requests, allowed {:>6.1}/s -> lower bound {:6.1} s; {:.2} requests per resolved track; max {} in any 1 s window (allowed {:.0}); latency sum {:.1} s",
+                p.id,
+                p.requests,
+                p.rate,
+                p.lower_bound_s,
+                p.per_resolved,
+                p.worst_window,
+                p.allowed_per_s,
+                p.latency_sum_s
+            );
+        }
+        let verdict = |ok: bool| if ok { "ok" } else { "MISS" };
+        let _ = writeln!(
+            s,
+            "rate-limit lower bound        {:8.1} s\nwall / lower bound            {:8.2}   (target <= {RATIO_TARGET}) {}",
+            self.lower_bound(),
+            self.ratio(),
+            verdict(self.ratio() <= RATIO_TARGET)
+        );
+        let _ = writeln!(
+            s,
+            "requests per platform per resolved track {:.2} (target <= {REQUESTS_PER_TRACK_TARGET}) {}",
+            self.per_track(),
+            verdict(self.per_track() <= REQUESTS_PER_TRACK_TARGET)
+        );
+        let _ = writeln!(
+            s,
+            "sequential (sum of measured request latencies) {:.1} s; speed-up {:.1}x (target >= {SPEEDUP_TARGET}x) {}",
+            self.sequential_s(),
+            self.speedup(),
+            verdict(self.speedup() >= SPEEDUP_TARGET)
+        );
+        let _ = writeln!(s, "cache lookups (all scouts): {:?}", self.cache);
+        s
+    }
+
+    fn markdown(&self, date: &str) -> String {
+        let mut s = String::new();
+        let verdict = |ok: bool| if ok { "ok" } else { "**MISS**" };
+        let _ = writeln!(s, "\n## bench sync — {date}\n");
+        let _ = writeln!(s, "`{}`\n", self.args_line);
+        let _ = writeln!(
+            s,
+            "{} items ({} distinct lines); final states: {}.\n",
+            self.items,
+            self.distinct,
+            self.states
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let _ = writeln!(
+            s,
+            "| platform | requests | allowed rate | lower bound | requests / resolved track | max in any 1 s | latency sum |"
+        );
+        let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|");
+        for p in &self.platforms {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {:.1}/s | {:.1} s | {:.2} | {} (allowed {:.0}) | {:.1} s |",
+                p.id,
+                p.requests,
+                p.rate,
+                p.lower_bound_s,
+                p.per_resolved,
+                p.worst_window,
+                p.allowed_per_s,
+                p.latency_sum_s
+            );
+        }
+        let _ = writeln!(s, "\n| figure | value | target |\n|---|---:|---|");
+        let _ = writeln!(s, "| wall time | {:.1} s | |", self.wall_s);
+        let _ = writeln!(
+            s,
+            "| rate-limit lower bound (max over platforms) | {:.1} s | |",
+            self.lower_bound()
+        );
+        let _ = writeln!(
+            s,
+            "| wall / lower bound | {:.2} | <= {RATIO_TARGET} {} |",
+            self.ratio(),
+            verdict(self.ratio() <= RATIO_TARGET)
+        );
+        let _ = writeln!(
+            s,
+            "| requests per platform per resolved track (average) | {:.2} | <= {REQUESTS_PER_TRACK_TARGET} {} |",
+            self.per_track(),
+            verdict(self.per_track() <= REQUESTS_PER_TRACK_TARGET)
+        );
+        let _ = writeln!(
+            s,
+            "| sequential time (sum of measured request latencies) | {:.1} s | |",
+            self.sequential_s()
+        );
+        let _ = writeln!(
+            s,
+            "| speed-up over sequential | {:.1}x | >= {SPEEDUP_TARGET}x {} |",
+            self.speedup(),
+            verdict(self.speedup() >= SPEEDUP_TARGET)
+        );
+        let _ = writeln!(
+            s,
+            "\nCache lookups (all scouts): {}.",
+            self.cache
+                .iter()
+                .map(|(k, v)| format!("{k} {v:.0}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        s
+    }
+}
+
+const MARKDOWN_HEADER: &str = "\n## What `just bench sync` measures\n\n\
+Source: `tests/src/bin/bench-sync.rs` (module doc has the details); run with `just bench sync`.\n\
+A 2,000-track sync through the real release binaries (`cratedigger serve`, `research-lead`,\n\
+two `metadata-scout` processes, `consolidator`), real Redis and PostgreSQL, against the fixture\n\
+server serving the kit's recorded payloads with every answer delayed by 300 ms (a stand-in for a\n\
+real platform's latency). Each platform's real published limit is multiplied by 20\n\
+(MusicBrainz 1/s -> 20/s, Deezer 50 per 5 s -> 1,000 per 5 s) so the run is bound by the limits\n\
+but takes well under a minute or two. Only MusicBrainz and Deezer are enabled (no credentials\n\
+needed). The playlist: every recorded track the server can answer in three spellings (distinct\n\
+queries), 400 tracks no platform knows, and repeats of the known lines, shuffled.\n\n\
+- **wall time**: sync created until every item is final.\n\
+- **rate-limit lower bound**: per platform, requests the server received / allowed rate; the\n\
+  run cannot be faster than the largest of these. Target: wall / lower bound <= 1.15.\n\
+- **requests per platform per resolved track**: requests / (resolved + duplicate items),\n\
+  averaged over the platforms. Target <= 1.5 (repeats come from the caches).\n\
+- **sequential time**: the sum of every request's latency as the scouts measured it\n\
+  (`cratedigger_platform_request_duration_seconds_sum`): the time one request at a time would\n\
+  spend waiting for answers alone (rate-limit waits not counted, so it flatters sequential).\n\
+  Target: speed-up >= 10x.\n\
+- **max in any 1 s window**: the server's own count of arrivals in every sliding one-second\n\
+  window, against the limit (the limiter adds a 5 % spacing margin, which the ratio pays).\n\n\
+A missed target is reported as MISS; the benchmark does not fail on it.\n";
+
+async fn run(args: &Args) -> Result<Report, String> {
+    let kit_dir = kit::find_kit().map_err(|e| e.to_string())?;
+    let (lines, distinct) = playlist(&kit_dir, args.tracks)?;
+    let (db_url, _db) = cratedigger_store::testing::fresh_database().await;
+    let server = fixture_server::serve(kit_dir.clone(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .map_err(|e| e.to_string())?;
+    server.set_latency(Duration::from_millis(args.latency_ms));
+    let prefix = format!("bench-sync-{}", ulid::Ulid::new());
+    let logs = std::env::temp_dir().join(&prefix);
+    std::fs::create_dir_all(&logs).map_err(|e| e.to_string())?;
+    let api_port = free_port();
+    let api = format!("http://127.0.0.1:{api_port}");
+    let redis_url = std::env::var("CRATEDIGGER__REDIS__URL")
+        .unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+
+    let mut env: Vec<(String, String)> = vec![
+        ("CRATEDIGGER__DATABASE__URL".into(), db_url.clone()),
+        ("CRATEDIGGER__REDIS__URL".into(), redis_url.clone()),
+        ("CRATEDIGGER__QUEUE__PREFIX".into(), prefix.clone()),
+        (
+            "CRATEDIGGER__API__BIND".into(),
+            format!("127.0.0.1:{api_port}"),
+        ),
+        ("CRATEDIGGER__API__URL".into(), api.clone()),
+        ("CRATEDIGGER__WORKERS__CONCURRENCY".into(), "32".into()),
+        ("CRATEDIGGER_LOG_FORMAT".into(), "json".into()),
+        (
+            "RUST_LOG".into(),
+            "warn,cratedigger_fleet::telemetry=info,cratedigger_workers=info".into(),
+        ),
+    ];
+    for p in &PLATFORMS {
+        let up = p.id.to_uppercase();
+        env.push((
+            format!("CRATEDIGGER__PLATFORMS__{up}__BASE_URL"),
+            server.base_url(),
+        ));
+        env.push((
+            format!("CRATEDIGGER__PLATFORMS__LIMITS__{up}__REQUESTS"),
+            format!("{}", (p.requests * args.scale).round()),
+        ));
+        env.push((
+            format!("CRATEDIGGER__PLATFORMS__LIMITS__{up}__PER_SECS"),
+            format!("{}", p.per_secs),
+        ));
+    }
+    for off in ["DISCOGS", "SPOTIFY", "BEATPORT"] {
+        env.push((
+            format!("CRATEDIGGER__PLATFORMS__{off}__ENABLED"),
+            "false".into(),
+        ));
+        env.push((
+            format!("CRATEDIGGER__PLATFORMS__{off}__BASE_URL"),
+            server.base_url(),
+        ));
+    }
+
+    let mut procs: Vec<Proc> = Vec::new();
+    let mut start = |name: &str, bin: &str, argv: &[&str]| -> Result<(), String> {
+        let log = logs.join(format!("{name}.log"));
+        let file = std::fs::File::create(&log).map_err(|e| e.to_string())?;
+        let err = file.try_clone().map_err(|e| e.to_string())?;
+        let child = Command::new(release_bin(bin)?)
+            .args(argv)
+            .envs(env.iter().cloned())
+            .stdin(Stdio::null())
+            .stdout(file)
+            .stderr(err)
+            .spawn()
+            .map_err(|e| format!("cannot start {bin}: {e}"))?;
+        procs.push(Proc {
+            name: name.into(),
+            child,
+            log,
+        });
+        Ok(())
+    };
+    start("scheduler", "cratedigger", &["serve"])?;
+    let http = reqwest::Client::new();
+    let ready = Instant::now();
+    loop {
+        if let Ok(r) = http.get(format!("{api}/readyz")).send().await
+            && r.status().is_success()
+        {
+            break;
+        }
+        if ready.elapsed() > Duration::from_secs(60) {
+            return Err(format!(
+                "the scheduler was not ready after 60 s; see {}",
+                logs.display()
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    start("research-lead", "research-lead", &[])?;
+    for i in 0..args.scouts {
+        start(&format!("scout-{i}"), "metadata-scout", &[])?;
+    }
+    start("consolidator", "consolidator", &[])?;
+    // let every worker connect before the clock starts
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    let started = Instant::now();
+    let created: Value = http
+        .post(format!("{api}/v1/syncs?source=bench.txt&lane=batch"))
+        .body(lines.join("\n"))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
+        .map_err(|e| e.to_string())?;
+    let sync_id = created["sync_id"]
+        .as_str()
+        .ok_or_else(|| format!("the sync was not created: {created}"))?
+        .to_string();
+    let progress = loop {
+        let p: Value = http
+            .get(format!("{api}/v1/syncs/{sync_id}"))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .json()
+            .await
+            .map_err(|e| e.to_string())?;
+        if p["finished"].as_bool() == Some(true) {
+            break p;
+        }
+        if started.elapsed() > Duration::from_secs(900) {
+            return Err(format!(
+                "the sync did not finish in 15 minutes: {}",
+                p["counts"]
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let wall_s = started.elapsed().as_secs_f64();
+
+    let states: BTreeMap<String, i64> = progress["counts"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_i64()?)))
+                .filter(|(_, v)| *v > 0)
+                .collect()
+        })
+        .unwrap_or_default();
+    let resolved = (states.get("resolved").copied().unwrap_or(0)
+        + states.get("duplicate").copied().unwrap_or(0))
+    .max(1) as f64;
+
+    // what each scout measured
+    let mut latency: BTreeMap<&str, f64> = BTreeMap::new();
+    let mut cache: BTreeMap<String, f64> = BTreeMap::new();
+    for p in procs.iter().filter(|p| p.name.starts_with("scout-")) {
+        let log = std::fs::read_to_string(&p.log).unwrap_or_default();
+        let Some(addr) = metrics_addr(&log) else {
+            return Err(format!(
+                "{} logged no metrics address ({})",
+                p.name,
+                p.log.display()
+            ));
+        };
+        let text = http
+            .get(format!("http://{addr}/metrics"))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .text()
+            .await
+            .map_err(|e| e.to_string())?;
+        for pl in &PLATFORMS {
+            *latency.entry(pl.id).or_default() += metric_sum(
+                &text,
+                "cratedigger_platform_request_duration_seconds_sum",
+                &[&format!("platform=\"{}\"", pl.id)],
+            );
+        }
+        for level in ["l1", "l2", "l3"] {
+            for result in ["hit", "miss"] {
+                *cache.entry(format!("{level} {result}")).or_default() += metric_sum(
+                    &text,
+                    "cratedigger_cache_requests_total",
+                    &[
+                        &format!("level=\"{level}\""),
+                        &format!("result=\"{result}\""),
+                    ],
+                );
+            }
+        }
+    }
+
+    let stats: Stats = server.stats();
+    let platforms = PLATFORMS
+        .iter()
+        .map(|p| {
+            let rate = p.requests * args.scale / p.per_secs;
+            let requests = stats.platform_total(p.id);
+            let arrivals = stats.platform_arrivals(p.id);
+            PlatformResult {
+                id: p.id,
+                rate,
+                requests,
+                lower_bound_s: requests as f64 / rate,
+                per_resolved: requests as f64 / resolved,
+                worst_window: max_in_window(&arrivals, 1_000_000),
+                allowed_per_s: rate,
+                latency_sum_s: latency.get(p.id).copied().unwrap_or(0.0),
+            }
+        })
+        .collect();
+
+    drop(procs);
+    // this run's Redis keys (queues, limiter, L2 cache)
+    if let Ok(client) = redis::Client::open(redis_url.as_str())
+        && let Ok(mut conn) = client.get_multiplexed_async_connection().await
+    {
+        for pattern in [format!("{prefix}:*"), format!("{{{prefix}:*")] {
+            let keys: Vec<String> = redis::cmd("KEYS")
+                .arg(&pattern)
+                .query_async(&mut conn)
+                .await
+                .unwrap_or_default();
+            for chunk in keys.chunks(500) {
+                let _: Result<(), _> = redis::cmd("DEL").arg(chunk).query_async(&mut conn).await;
+            }
+        }
+    }
+    Ok(Report {
+        args_line: format!(
+            "bench-sync --tracks {} --scale {} --latency-ms {} --scouts {} (release)",
+            args.tracks, args.scale, args.latency_ms, args.scouts
+        ),
+        wall_s,
+        items: lines.len(),
+        distinct,
+        states,
+        platforms,
+        cache,
+    })
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(Some(a)) => a,
+        Ok(None) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("bench-sync: {e}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let report = match run(&args).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("bench-sync: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    print!("{}", report.text());
+    if let Some(path) = &args.markdown {
+        let date = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string();
+        let existing = std::fs::read_to_string(path).unwrap_or_default();
+        let mut md = String::new();
+        if !existing.contains("## What `just bench sync` measures") {
+            md.push_str(MARKDOWN_HEADER);
+        }
+        md.push_str(&report.markdown(&date));
+        let res = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(path)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, md.as_bytes()));
+        if let Err(e) = res {
+            eprintln!("bench-sync: could not append to {path}: {e}");
+            return ExitCode::FAILURE;
+        }
+        println!("appended to {path}");
+    }
+    ExitCode::SUCCESS
+}
