@@ -524,15 +524,16 @@ fn load_discogs(dir: &Path, fx: &mut Fixtures) -> Result<(), FixtureError> {
 
 /// Words of a Spotify or Beatport track object: its name and its artists' names.
 fn named_track_words(track: &serde_json::Value) -> HashSet<String> {
-    let mut out: HashSet<String> = track
-        .get("name")
-        .and_then(|v| v.as_str())
-        .map(|s| words(s).collect())
-        .unwrap_or_default();
-    for a in track
-        .get("artists")
-        .and_then(|a| a.as_array())
-        .into_iter()
+    // Beatport keeps the mix apart from the name (`mix_name`) and credits remixers apart
+    // from artists; a search for "Strobe (… Extended Remix)" matches on them too.
+    let mut out: HashSet<String> = ["name", "mix_name"]
+        .iter()
+        .filter_map(|k| track.get(*k).and_then(|v| v.as_str()))
+        .flat_map(|s| words(s).collect::<Vec<_>>())
+        .collect();
+    for a in ["artists", "remixers"]
+        .iter()
+        .filter_map(|k| track.get(*k).and_then(|a| a.as_array()))
         .flatten()
     {
         if let Some(n) = a.get("name").and_then(|n| n.as_str()) {
