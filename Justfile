@@ -41,7 +41,7 @@ sync FILE:
 up: setup
     cargo run --release -p cratedigger -- up
 
-# Run a benchmark and append its results to docs/benchmarks.md (available: queue, sync)
+# Run a benchmark and append its results to docs/benchmarks.md (available: queue, sync, music)
 bench WHAT:
     #!/usr/bin/env bash
     set -euo pipefail
@@ -57,12 +57,19 @@ bench WHAT:
             cargo build --release --bins -p cratedigger -p cratedigger-workers
             cargo run --release -p cratedigger-e2e --bin bench-sync -- --markdown docs/benchmarks.md
             ;;
+        music)
+            bash deploy/scripts/ensure-services.sh
+            set -x
+            cargo run --release -p cratedigger-e2e --bin bench-music -- --markdown docs/benchmarks.md
+            ;;
         *)
             echo "unknown benchmark '{{ WHAT }}'; available benchmarks:" >&2
             echo "  queue  enqueue and drain 50,000 jobs through the fleet's queue layer and worker runtime," >&2
             echo "         interactive pickup latency behind 10,000 batch jobs; ratios to redis-benchmark" >&2
             echo "  sync   a 2,000-track sync through the real binaries against the fixture server at 20x the" >&2
             echo "         platforms' limits: wall time vs the rate-limit lower bound, requests per track, speed-up" >&2
+            echo "  music  duplicate check against a generated 1,000,000-track library (one track p50/p99, a" >&2
+            echo "         10,000-track batch) and matching accuracy on a labelled set from the fixtures" >&2
             exit 1
             ;;
     esac

@@ -196,16 +196,14 @@ async fn a_scout_stopped_with_sigterm_finishes_its_jobs_hands_back_the_rest_and_
     let inflight_key = format!("{base}:inflight");
     // Wait until scout A holds at least two jobs.
     let start = Instant::now();
-    let in_hand: Vec<String> = loop {
-        let held: Vec<String> = redis::cmd("ZRANGE")
+    loop {
+        let held: u64 = redis::cmd("ZCARD")
             .arg(&inflight_key)
-            .arg(0)
-            .arg(-1)
             .query_async(&mut conn)
             .await
             .unwrap();
-        if held.len() >= 2 {
-            break held;
+        if held >= 2 {
+            break;
         }
         assert!(
             start.elapsed() < Duration::from_secs(60),
@@ -213,7 +211,21 @@ async fn a_scout_stopped_with_sigterm_finishes_its_jobs_hands_back_the_rest_and_
             env.procs[scout_a].log_text()
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
-    };
+    }
+    // A moment for the fetched jobs to start (each waits 400 ms per platform answer, and
+    // MusicBrainz's fleet-wide limit allows one request a second), then the jobs in hand.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let in_hand: Vec<String> = redis::cmd("ZRANGE")
+        .arg(&inflight_key)
+        .arg(0)
+        .arg(-1)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(
+        !in_hand.is_empty(),
+        "scout A finished everything it held within 300 ms"
+    );
     let before = env.get(&format!("/v1/syncs/{sync_id}")).await;
     assert!(
         final_count(&before) < total,
@@ -346,7 +358,7 @@ async fn every_metric_the_alerts_and_dashboard_use_is_exported_by_a_live_process
     let created = env.post_playlist(&lines.join("\n"), "interactive").await;
     env.wait_finished(
         created["sync_id"].as_str().unwrap(),
-        Duration::from_secs(60),
+        Duration::from_secs(120),
     )
     .await;
     // Gauges refresh every 5 s; a little more and the sync's items are in cratedigger_items.
@@ -627,5 +639,100 @@ async fn json_logs_carry_the_job_ids_on_every_job_line_and_never_a_secret() {
     );
     eprintln!(
         "{job_lines} job log lines, each with job_id, item_id, sync_id and worker; no secret in any log"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scout_whose_jobs_outlast_the_shutdown_timeout_exits_and_its_jobs_are_taken_over() {
+    let mut env = Env::new("shutdown-timeout").await;
+    // Platform answers take 8 s (below the clients' timeouts), the scout may drain for 1 s:
+    // it must exit anyway, and its unfinished jobs come back when their 4 s leases expire.
+    env.fixtures.set_latency(Duration::from_secs(8));
+    env.extra_env.extend([
+        (
+            "CRATEDIGGER__WORKERS__CONCURRENCY".to_string(),
+            "4".to_string(),
+        ),
+        (
+            "CRATEDIGGER__WORKERS__SHUTDOWN_TIMEOUT_SECS".to_string(),
+            "1".to_string(),
+        ),
+        (
+            "CRATEDIGGER__QUEUE__LEASE_MS".to_string(),
+            "4000".to_string(),
+        ),
+    ]);
+    env.start_scheduler().await;
+    env.start("research-lead", "research-lead", &[]);
+    env.start("consolidator", "consolidator", &[]);
+    let scout_a = env.start("scout-a", "metadata-scout", &[]);
+    let lines: Vec<String> = fixture_lines().into_iter().take(6).collect();
+    let created = env.post_playlist(&lines.join("\n"), "batch").await;
+    let sync_id = created["sync_id"].as_str().unwrap().to_string();
+
+    let mut conn = redis_conn().await;
+    let inflight_key = format!("{{{}:metadata}}:inflight", env.prefix);
+    let start = Instant::now();
+    loop {
+        let held: u64 = redis::cmd("ZCARD")
+            .arg(&inflight_key)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        if held >= 1 {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "scout A never took a job"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Let the platform calls start, then stop the scout in the middle of them.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let stop = Instant::now();
+    let exited_0 = env.procs[scout_a].terminate(Duration::from_secs(10));
+    let took = stop.elapsed();
+    let log_a = env.procs[scout_a].log_text();
+    assert!(
+        exited_0,
+        "scout A did not exit 0 within 10 s although its shutdown timeout is 1 s:\n{log_a}"
+    );
+    assert!(
+        log_a.contains("shutdown timeout elapsed with jobs still running"),
+        "{log_a}"
+    );
+    let stranded: u64 = redis::cmd("ZCARD")
+        .arg(&inflight_key)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(
+        stranded >= 1,
+        "the unfinished jobs should still be leased until their lease expires"
+    );
+
+    env.fixtures.set_latency(Duration::ZERO);
+    let scout_b = env.start("scout-b", "metadata-scout", &[]);
+    let progress = env.wait_finished(&sync_id, Duration::from_secs(90)).await;
+    assert_eq!(final_count(&progress), lines.len() as i64, "{progress}");
+    let log_b = env.procs[scout_b].log_text();
+    assert!(
+        log_b.contains("reclaimed jobs whose lease expired"),
+        "scout B should have taken over the stranded jobs:\n{log_b}"
+    );
+    let pg = env.pg().await;
+    let not_once: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM (SELECT i.id FROM items i
+           LEFT JOIN item_events e ON e.item_id = i.id AND e.to_state IN ('resolved','duplicate','failed')
+          GROUP BY i.id HAVING count(e.id) <> 1) t",
+    )
+    .fetch_one(&pg)
+    .await
+    .unwrap();
+    assert_eq!(not_once, 0, "items not finished exactly once");
+    eprintln!(
+        "shutdown timeout 1 s: exit 0 after {:.2} s with {stranded} job(s) still leased; taken over by scout B",
+        took.as_secs_f64()
     );
 }

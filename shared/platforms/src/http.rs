@@ -815,11 +815,35 @@ impl HttpClient {
             if let Some(layer) = &self.layer {
                 match layer.limiter.acquire(self.policy.max_wait).await {
                     Admission::Go(wait) => {
+                        let mut waited = wait;
                         if !wait.is_zero() {
-                            metrics::histogram!("cratedigger_ratelimit_wait_seconds", "platform" => platform.clone())
-                                .record(wait.as_secs_f64());
                             tokio::time::sleep(wait).await;
                         }
+                        // the last gate: a late wake-up must not bunch up behind others
+                        loop {
+                            let more = layer.limiter.confirm().await;
+                            if more.is_zero() {
+                                break;
+                            }
+                            waited += more;
+                            if waited > self.policy.max_wait {
+                                self.count_outcome("throttled");
+                                let mut e = PlatformError::new(
+                                    platform.clone(),
+                                    ErrorClass::RateLimit,
+                                    format!(
+                                        "waited {} s for the fleet's rate limit without a free slot",
+                                        waited.as_secs()
+                                    ),
+                                )
+                                .with_retry_after(Some(more));
+                                e.attempts = attempt - 1;
+                                return Err(e);
+                            }
+                            tokio::time::sleep(more).await;
+                        }
+                        metrics::histogram!("cratedigger_ratelimit_wait_seconds", "platform" => platform.clone())
+                            .record(waited.as_secs_f64());
                     }
                     Admission::Refused(wait) => {
                         self.count_outcome("throttled");

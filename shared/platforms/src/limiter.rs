@@ -10,6 +10,11 @@
 //! |---|---|
 //! | `{P:ratelimit}:<platform>` | theoretical arrival time of the next request (µs); expires when idle |
 //! | `{P:ratelimit}:<platform>:parked` | present while the platform is parked (a long `Retry-After`); its TTL is the time left |
+//! | `{P:ratelimit}:<platform>:log` | send times of the last requests (a sliding log, `lua/confirm.lua`) |
+//!
+//! Two gates: GCRA books evenly spaced slots (fair, no polling), and right before sending,
+//! [`Limiter::confirm`] checks a sliding log of actual send times, so a caller that wakes
+//! up late on a busy machine cannot bunch up behind a punctual one beyond the limit.
 //!
 //! A booking further away than the caller's bound is refused and not recorded (the worker
 //! does not hold a job that long; the job is retried later). Without Redis (the `inspect`
@@ -26,6 +31,7 @@ use tokio::time::Instant;
 
 static GCRA: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/gcra.lua")));
 static HOLD: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/hold.lua")));
+static CONFIRM: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("lua/confirm.lua")));
 
 /// A configured override of a platform's limit (`CRATEDIGGER__PLATFORMS__LIMITS__<ID>__*`);
 /// what is not set comes from the platform's own published default.
@@ -96,6 +102,16 @@ impl Rate {
         self.interval() * (self.burst - 1)
     }
 
+    /// Sends the sliding log allows per window (the limit, or the burst if larger).
+    pub fn log_limit(&self) -> u32 {
+        self.requests.max(self.burst)
+    }
+
+    /// The sliding log's window: the limit's window plus the margin.
+    pub fn log_window(&self) -> Duration {
+        self.per.mul_f64(1.0 + self.margin)
+    }
+
     /// Requests per second this limit allows (margin excluded), for reports.
     pub fn per_second(&self) -> f64 {
         f64::from(self.requests) / self.per.as_secs_f64()
@@ -123,6 +139,7 @@ pub struct LocalGcra {
 struct LocalState {
     tat: Option<Instant>,
     parked_until: Option<Instant>,
+    log: std::collections::VecDeque<Instant>,
 }
 
 impl LocalGcra {
@@ -145,6 +162,23 @@ impl LocalGcra {
         }
         s.tat = Some(tat + rate.interval());
         Admission::Go(wait)
+    }
+
+    fn confirm(&self, rate: &Rate) -> Duration {
+        let now = Instant::now();
+        let Ok(mut s) = self.state.lock() else {
+            return Duration::ZERO;
+        };
+        let window = rate.log_window();
+        while s.log.front().is_some_and(|t| now - *t >= window) {
+            s.log.pop_front();
+        }
+        if s.log.len() < rate.log_limit() as usize {
+            s.log.push_back(now);
+            return Duration::ZERO;
+        }
+        let oldest = s.log.front().copied().unwrap_or(now);
+        (oldest + window - now).max(Duration::from_micros(1))
     }
 
     fn hold(&self, rate: &Rate, wait: Duration, park: bool) {
@@ -173,6 +207,7 @@ enum Backend {
         conn: ConnectionManager,
         tat_key: Arc<str>,
         parked_key: Arc<str>,
+        log_key: Arc<str>,
     },
     /// This process only.
     Local,
@@ -240,6 +275,7 @@ impl Limiter {
                 conn,
                 tat_key: tat_key(prefix, platform).into(),
                 parked_key: parked_key(prefix, platform).into(),
+                log_key: format!("{{{prefix}:ratelimit}}:{platform}:log").into(),
             },
             local: fallback,
             warned: Arc::new(AtomicBool::new(false)),
@@ -275,6 +311,7 @@ impl Limiter {
             conn,
             tat_key,
             parked_key,
+            ..
         } = &self.backend
         else {
             return self.local.acquire(&self.rate, max_wait);
@@ -305,6 +342,38 @@ impl Limiter {
         }
     }
 
+    /// The last gate, right before sending: zero when the request may go now (its send
+    /// time is logged), else how long to wait before asking again, because the window
+    /// already holds the limit (a caller woke up late behind punctual ones).
+    pub async fn confirm(&self) -> Duration {
+        let Backend::Redis { conn, log_key, .. } = &self.backend else {
+            return self.local.confirm(&self.rate);
+        };
+        let member = format!(
+            "{:x}-{:x}",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0),
+            rand::random::<u64>()
+        );
+        let mut conn = conn.clone();
+        let res: Result<i64, redis::RedisError> = CONFIRM
+            .key(&**log_key)
+            .arg(micros(self.rate.log_window()))
+            .arg(self.rate.log_limit())
+            .arg(member)
+            .invoke_async(&mut conn)
+            .await;
+        match res {
+            Ok(wait_us) => Duration::from_micros(u64::try_from(wait_us).unwrap_or(0)),
+            Err(e) => {
+                self.redis_failed(&e);
+                self.local.confirm(&self.rate)
+            }
+        }
+    }
+
     /// The platform asked us to wait `wait` (`Retry-After`). With `park`, every caller in
     /// the fleet fails fast until then; otherwise nobody is admitted before it is over.
     /// `why` is stored beside the parked marker for people reading Redis.
@@ -318,6 +387,7 @@ impl Limiter {
             conn,
             tat_key,
             parked_key,
+            ..
         } = &self.backend
         else {
             return;
@@ -401,6 +471,18 @@ mod tests {
         );
         tokio::time::advance(Duration::from_secs(5)).await;
         assert_eq!(l.acquire(b).await, Admission::Go(Duration::ZERO));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_sliding_log_refuses_a_late_caller_that_would_bunch_up() {
+        let l = Limiter::local("x", rate(2, 1000, 1), Arc::default());
+        assert_eq!(l.confirm().await, Duration::ZERO);
+        tokio::time::advance(Duration::from_millis(300)).await;
+        assert_eq!(l.confirm().await, Duration::ZERO);
+        // a third send within the same second must wait until the first leaves the window
+        assert_eq!(l.confirm().await, Duration::from_millis(700));
+        tokio::time::advance(Duration::from_millis(700)).await;
+        assert_eq!(l.confirm().await, Duration::ZERO);
     }
 
     #[tokio::test(start_paused = true)]

@@ -336,6 +336,16 @@ async fn redis_gcra_books_slots_in_order_across_limiters_and_refuses_far_ones() 
         ttl > 0 && ttl < 3000,
         "the schedule key expires when idle: {ttl}"
     );
+    // the sliding log: 10 sends in a second pass, the 11th (from the other process) waits
+    for i in 0..10 {
+        let l = if i % 2 == 0 { &l1 } else { &l2 };
+        assert_eq!(l.confirm().await, Duration::ZERO, "send {i}");
+    }
+    let more = l2.confirm().await;
+    assert!(
+        more > Duration::from_millis(500) && more <= Duration::from_secs(1),
+        "{more:?}"
+    );
     // parking through one limiter refuses the other
     l1.hold(Duration::from_secs(120), true, "test").await;
     assert!(

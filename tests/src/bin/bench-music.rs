@@ -138,71 +138,437 @@ const FIRST: &[&str] = &[
     "Lily", "Lucas", "Luna", "Marco", "Maria", "Mark", "Max", "Mia", "Nadia", "Nick", "Nina",
     "Noah", "Olga", "Oliver", "Omar", "Paul", "Petra", "Quinn", "Rafael", "Rosa", "Ryan", "Sara",
     "Sam", "Sofia", "Stefan", "Tara", "Theo", "Tim", "Uma", "Victor", "Vera", "Will", "Yara",
-    "Yusuf", "Zoe", "Ahmed", "Bruno", "Celine", "Diego", "Eva", "Fabio", "Greta", "Hector",
-    "Ines", "Jonas", "Kira", "Lorenzo", "Mila", "Nils", "Oscar", "Pia", "Rene", "Selma",
-    "Tomas", "Ulla", "Valentin", "Wanda", "Xavier", "Yannick", "Zara", "Anja", "Bjorn", "Cleo",
-    "Dario", "Elif", "Finn", "Gustav", "Hedda", "Igor", "Jules", "Kasper", "Liv", "Mats",
-    "Noor", "Otto", "Paula", "Rik", "Saskia", "Timo", "Ugo", "Vince", "Wim", "Yves", "Zeno",
-    "Amara", "Bastian", "Carmen",
+    "Yusuf", "Zoe", "Ahmed", "Bruno", "Celine", "Diego", "Eva", "Fabio", "Greta", "Hector", "Ines",
+    "Jonas", "Kira", "Lorenzo", "Mila", "Nils", "Oscar", "Pia", "Rene", "Selma", "Tomas", "Ulla",
+    "Valentin", "Wanda", "Xavier", "Yannick", "Zara", "Anja", "Bjorn", "Cleo", "Dario", "Elif",
+    "Finn", "Gustav", "Hedda", "Igor", "Jules", "Kasper", "Liv", "Mats", "Noor", "Otto", "Paula",
+    "Rik", "Saskia", "Timo", "Ugo", "Vince", "Wim", "Yves", "Zeno", "Amara", "Bastian", "Carmen",
 ];
 const LAST: &[&str] = &[
-    "Adler", "Baker", "Becker", "Berg", "Blanc", "Brandt", "Castro", "Clarke", "Costa", "Cruz",
-    "Dahl", "Duval", "Eklund", "Evans", "Falk", "Fischer", "Fox", "Garcia", "Gray", "Hahn",
-    "Hansen", "Hart", "Holm", "Hughes", "Ivanov", "Jansen", "Jensen", "Kane", "Keller", "Klein",
-    "Koch", "Kraus", "Lang", "Larsen", "Lopez", "Lund", "Marino", "Martin", "Meyer", "Moreau",
-    "Morris", "Nagel", "Navarro", "Nielsen", "Novak", "Olsen", "Ortega", "Park", "Perez",
-    "Petit", "Quint", "Reyes", "Richter", "Rossi", "Roth", "Ruiz", "Sauer", "Schmidt",
-    "Schulz", "Silva", "Stone", "Sousa", "Stark", "Tanaka", "Torres", "Vidal", "Vogel", "Wagner",
-    "Walker", "Weber", "Wolf", "Young", "Zimmer", "Aalto", "Bauer", "Conti", "Dorn", "Engel",
-    "Ferrari", "Gomes", "Haas", "Ibsen", "Jovanovic", "Kovacs", "Lindqvist", "Moretti", "Nowak",
-    "Oliveira", "Pavlov", "Quist", "Romano", "Sandberg", "Takahashi", "Ulrich", "Varga",
-    "Winter", "Yilmaz", "Zeller", "Arendt", "Brenner", "Carvalho", "Delacroix", "Eriksen",
-    "Fontaine", "Gallo", "Hoffmann", "Iglesias", "Jung", "Kowalski", "Lehmann", "Mancini",
-    "Nieminen", "Ott", "Pires", "Rinaldi", "Steiner", "Toivonen", "Urban", "Vos", "Wendt",
+    "Adler",
+    "Baker",
+    "Becker",
+    "Berg",
+    "Blanc",
+    "Brandt",
+    "Castro",
+    "Clarke",
+    "Costa",
+    "Cruz",
+    "Dahl",
+    "Duval",
+    "Eklund",
+    "Evans",
+    "Falk",
+    "Fischer",
+    "Fox",
+    "Garcia",
+    "Gray",
+    "Hahn",
+    "Hansen",
+    "Hart",
+    "Holm",
+    "Hughes",
+    "Ivanov",
+    "Jansen",
+    "Jensen",
+    "Kane",
+    "Keller",
+    "Klein",
+    "Koch",
+    "Kraus",
+    "Lang",
+    "Larsen",
+    "Lopez",
+    "Lund",
+    "Marino",
+    "Martin",
+    "Meyer",
+    "Moreau",
+    "Morris",
+    "Nagel",
+    "Navarro",
+    "Nielsen",
+    "Novak",
+    "Olsen",
+    "Ortega",
+    "Park",
+    "Perez",
+    "Petit",
+    "Quint",
+    "Reyes",
+    "Richter",
+    "Rossi",
+    "Roth",
+    "Ruiz",
+    "Sauer",
+    "Schmidt",
+    "Schulz",
+    "Silva",
+    "Stone",
+    "Sousa",
+    "Stark",
+    "Tanaka",
+    "Torres",
+    "Vidal",
+    "Vogel",
+    "Wagner",
+    "Walker",
+    "Weber",
+    "Wolf",
+    "Young",
+    "Zimmer",
+    "Aalto",
+    "Bauer",
+    "Conti",
+    "Dorn",
+    "Engel",
+    "Ferrari",
+    "Gomes",
+    "Haas",
+    "Ibsen",
+    "Jovanovic",
+    "Kovacs",
+    "Lindqvist",
+    "Moretti",
+    "Nowak",
+    "Oliveira",
+    "Pavlov",
+    "Quist",
+    "Romano",
+    "Sandberg",
+    "Takahashi",
+    "Ulrich",
+    "Varga",
+    "Winter",
+    "Yilmaz",
+    "Zeller",
+    "Arendt",
+    "Brenner",
+    "Carvalho",
+    "Delacroix",
+    "Eriksen",
+    "Fontaine",
+    "Gallo",
+    "Hoffmann",
+    "Iglesias",
+    "Jung",
+    "Kowalski",
+    "Lehmann",
+    "Mancini",
+    "Nieminen",
+    "Ott",
+    "Pires",
+    "Rinaldi",
+    "Steiner",
+    "Toivonen",
+    "Urban",
+    "Vos",
+    "Wendt",
 ];
 const SYLLABLES: &[&str] = &[
-    "ka", "lo", "mi", "ren", "dor", "vek", "sa", "tu", "zen", "bri", "ko", "la", "nov", "ar",
-    "el", "ix", "mar", "tho", "qua", "ry", "sol", "ven", "da", "fi", "gor", "hal", "jin", "kel",
-    "lux", "mo", "nyx", "or", "pel", "rax", "sy", "tor", "ul", "vi", "wen", "xa", "yo", "zul",
-    "an", "bel", "cor", "dex", "fen", "gal",
+    "ka", "lo", "mi", "ren", "dor", "vek", "sa", "tu", "zen", "bri", "ko", "la", "nov", "ar", "el",
+    "ix", "mar", "tho", "qua", "ry", "sol", "ven", "da", "fi", "gor", "hal", "jin", "kel", "lux",
+    "mo", "nyx", "or", "pel", "rax", "sy", "tor", "ul", "vi", "wen", "xa", "yo", "zul", "an",
+    "bel", "cor", "dex", "fen", "gal",
 ];
 const ADJ: &[&str] = &[
-    "Amber", "Ancient", "Bitter", "Black", "Blue", "Broken", "Burning", "Cold", "Crimson",
-    "Crystal", "Dark", "Deep", "Distant", "Electric", "Empty", "Endless", "Falling", "Fading",
-    "Final", "First", "Floating", "Frozen", "Golden", "Green", "Hidden", "Hollow", "Infinite",
-    "Last", "Liquid", "Lonely", "Lost", "Lucid", "Midnight", "Neon", "Northern", "Open", "Pale",
-    "Perfect", "Purple", "Quiet", "Rising", "Running", "Sacred", "Secret", "Shining", "Silent",
-    "Silver", "Slow", "Solar", "Southern", "Static", "Strange", "Sweet", "True", "Velvet",
-    "Violet", "Waiting", "Wild", "Young", "Dancing", "Breathing", "Shifting", "Glowing",
-    "Drifting", "Spinning", "Burning", "Sleeping", "Rolling", "Wandering", "Haunting",
-    "Restless", "Brave", "Gentle", "Heavy", "Hungry", "Lucky", "Magic", "Modern", "Naked",
-    "Outer", "Paper", "Red", "Rough", "Royal", "Salty", "Sharp", "Soft", "Stellar", "Tender",
-    "Urban", "Vivid", "Warm", "White", "Wicked", "Yellow", "Zero", "Analog", "Binary", "Cosmic",
-    "Dusty", "Eternal", "Feral", "Gilded", "Humid", "Iron", "Jaded", "Kinetic", "Lunar",
-    "Mellow", "Nomadic",
+    "Amber",
+    "Ancient",
+    "Bitter",
+    "Black",
+    "Blue",
+    "Broken",
+    "Burning",
+    "Cold",
+    "Crimson",
+    "Crystal",
+    "Dark",
+    "Deep",
+    "Distant",
+    "Electric",
+    "Empty",
+    "Endless",
+    "Falling",
+    "Fading",
+    "Final",
+    "First",
+    "Floating",
+    "Frozen",
+    "Golden",
+    "Green",
+    "Hidden",
+    "Hollow",
+    "Infinite",
+    "Last",
+    "Liquid",
+    "Lonely",
+    "Lost",
+    "Lucid",
+    "Midnight",
+    "Neon",
+    "Northern",
+    "Open",
+    "Pale",
+    "Perfect",
+    "Purple",
+    "Quiet",
+    "Rising",
+    "Running",
+    "Sacred",
+    "Secret",
+    "Shining",
+    "Silent",
+    "Silver",
+    "Slow",
+    "Solar",
+    "Southern",
+    "Static",
+    "Strange",
+    "Sweet",
+    "True",
+    "Velvet",
+    "Violet",
+    "Waiting",
+    "Wild",
+    "Young",
+    "Dancing",
+    "Breathing",
+    "Shifting",
+    "Glowing",
+    "Drifting",
+    "Spinning",
+    "Burning",
+    "Sleeping",
+    "Rolling",
+    "Wandering",
+    "Haunting",
+    "Restless",
+    "Brave",
+    "Gentle",
+    "Heavy",
+    "Hungry",
+    "Lucky",
+    "Magic",
+    "Modern",
+    "Naked",
+    "Outer",
+    "Paper",
+    "Red",
+    "Rough",
+    "Royal",
+    "Salty",
+    "Sharp",
+    "Soft",
+    "Stellar",
+    "Tender",
+    "Urban",
+    "Vivid",
+    "Warm",
+    "White",
+    "Wicked",
+    "Yellow",
+    "Zero",
+    "Analog",
+    "Binary",
+    "Cosmic",
+    "Dusty",
+    "Eternal",
+    "Feral",
+    "Gilded",
+    "Humid",
+    "Iron",
+    "Jaded",
+    "Kinetic",
+    "Lunar",
+    "Mellow",
+    "Nomadic",
 ];
 const NOUN: &[&str] = &[
-    "Aether", "Afterglow", "Angel", "Atlas", "Aurora", "Avenue", "Balance", "Bloom", "Bridge",
-    "Canyon", "Cascade", "Circle", "City", "Cloud", "Comet", "Coast", "Crown", "Current",
-    "Dawn", "Desert", "Dream", "Drift", "Dust", "Echo", "Echoes", "Eclipse", "Ember", "Engine",
-    "Escape", "Fever", "Fire", "Flame", "Flight", "Forest", "Fragment", "Freedom", "Galaxy",
-    "Garden", "Ghost", "Glass", "Gravity", "Harbor", "Heart", "Heat", "Highway", "Horizon",
-    "Island", "Journey", "Jungle", "Kingdom", "Lake", "Light", "Lights", "Lotus", "Machine",
-    "Memory", "Mirror", "Moon", "Morning", "Motion", "Mountain", "Night", "Nocturne", "Ocean",
-    "Orbit", "Paradise", "Parade", "Phoenix", "Planet", "Prism", "Pulse", "Rain", "Reflection",
-    "Rhythm", "River", "Road", "Rose", "Satellite", "Shadow", "Shadows", "Signal", "Silence",
-    "Sky", "Smoke", "Snow", "Solstice", "Soul", "Spark", "Spirit", "Star", "Stars", "Storm",
-    "Stranger", "Summer", "Sun", "Sunrise", "Sunset", "Temple", "Thunder", "Tide", "Time",
-    "Tower", "Train", "Valley", "Velocity", "Voice", "Voyage", "Wave", "Waves", "Wind", "Winter",
-    "World", "Youth", "Zenith", "Alchemy", "Anthem", "Arcade", "Ballad", "Beacon", "Border",
-    "Cathedral", "Chamber", "Cipher", "Compass", "Corridor", "Delta", "Dynasty", "Empire",
-    "Fable", "Frontier", "Gateway", "Glacier", "Harvest", "Hymn", "Jewel", "Labyrinth",
-    "Lantern", "Legacy", "Lullaby", "Mantra", "Meadow", "Monolith", "Nebula", "Oasis",
-    "Odyssey", "Pilgrim", "Quarry", "Reverie", "Ritual", "Sanctuary", "Serenade", "Sphinx",
-    "Summit", "Tempest", "Threshold", "Totem", "Tundra", "Utopia", "Vertigo", "Vessel", "Vortex",
-    "Whisper", "Wilderness", "Citadel", "Mosaic", "Orchid", "Pagoda", "Quasar", "Rapture",
-    "Savanna", "Talisman", "Umbra", "Volcano", "Zephyr", "Boulevard", "Carousel", "Daydream",
-    "Equinox", "Firefly", "Gondola", "Hurricane", "Kaleidoscope", "Lagoon", "Marathon",
+    "Aether",
+    "Afterglow",
+    "Angel",
+    "Atlas",
+    "Aurora",
+    "Avenue",
+    "Balance",
+    "Bloom",
+    "Bridge",
+    "Canyon",
+    "Cascade",
+    "Circle",
+    "City",
+    "Cloud",
+    "Comet",
+    "Coast",
+    "Crown",
+    "Current",
+    "Dawn",
+    "Desert",
+    "Dream",
+    "Drift",
+    "Dust",
+    "Echo",
+    "Echoes",
+    "Eclipse",
+    "Ember",
+    "Engine",
+    "Escape",
+    "Fever",
+    "Fire",
+    "Flame",
+    "Flight",
+    "Forest",
+    "Fragment",
+    "Freedom",
+    "Galaxy",
+    "Garden",
+    "Ghost",
+    "Glass",
+    "Gravity",
+    "Harbor",
+    "Heart",
+    "Heat",
+    "Highway",
+    "Horizon",
+    "Island",
+    "Journey",
+    "Jungle",
+    "Kingdom",
+    "Lake",
+    "Light",
+    "Lights",
+    "Lotus",
+    "Machine",
+    "Memory",
+    "Mirror",
+    "Moon",
+    "Morning",
+    "Motion",
+    "Mountain",
+    "Night",
+    "Nocturne",
+    "Ocean",
+    "Orbit",
+    "Paradise",
+    "Parade",
+    "Phoenix",
+    "Planet",
+    "Prism",
+    "Pulse",
+    "Rain",
+    "Reflection",
+    "Rhythm",
+    "River",
+    "Road",
+    "Rose",
+    "Satellite",
+    "Shadow",
+    "Shadows",
+    "Signal",
+    "Silence",
+    "Sky",
+    "Smoke",
+    "Snow",
+    "Solstice",
+    "Soul",
+    "Spark",
+    "Spirit",
+    "Star",
+    "Stars",
+    "Storm",
+    "Stranger",
+    "Summer",
+    "Sun",
+    "Sunrise",
+    "Sunset",
+    "Temple",
+    "Thunder",
+    "Tide",
+    "Time",
+    "Tower",
+    "Train",
+    "Valley",
+    "Velocity",
+    "Voice",
+    "Voyage",
+    "Wave",
+    "Waves",
+    "Wind",
+    "Winter",
+    "World",
+    "Youth",
+    "Zenith",
+    "Alchemy",
+    "Anthem",
+    "Arcade",
+    "Ballad",
+    "Beacon",
+    "Border",
+    "Cathedral",
+    "Chamber",
+    "Cipher",
+    "Compass",
+    "Corridor",
+    "Delta",
+    "Dynasty",
+    "Empire",
+    "Fable",
+    "Frontier",
+    "Gateway",
+    "Glacier",
+    "Harvest",
+    "Hymn",
+    "Jewel",
+    "Labyrinth",
+    "Lantern",
+    "Legacy",
+    "Lullaby",
+    "Mantra",
+    "Meadow",
+    "Monolith",
+    "Nebula",
+    "Oasis",
+    "Odyssey",
+    "Pilgrim",
+    "Quarry",
+    "Reverie",
+    "Ritual",
+    "Sanctuary",
+    "Serenade",
+    "Sphinx",
+    "Summit",
+    "Tempest",
+    "Threshold",
+    "Totem",
+    "Tundra",
+    "Utopia",
+    "Vertigo",
+    "Vessel",
+    "Vortex",
+    "Whisper",
+    "Wilderness",
+    "Citadel",
+    "Mosaic",
+    "Orchid",
+    "Pagoda",
+    "Quasar",
+    "Rapture",
+    "Savanna",
+    "Talisman",
+    "Umbra",
+    "Volcano",
+    "Zephyr",
+    "Boulevard",
+    "Carousel",
+    "Daydream",
+    "Equinox",
+    "Firefly",
+    "Gondola",
+    "Hurricane",
+    "Kaleidoscope",
+    "Lagoon",
+    "Marathon",
 ];
 const MIX_KINDS: &[&str] = &[
     "Extended Mix",
@@ -300,7 +666,11 @@ impl Generator {
         let artists: Vec<String> = (0..60_000).map(|_| artist_credit(&mut r)).collect();
         let labels = (0..400)
             .map(|i| {
-                let name = format!("{} {}", r.pick(ADJ), r.pick(&["Records", "Recordings", "Music", "Audio", "Sounds"]));
+                let name = format!(
+                    "{} {}",
+                    r.pick(ADJ),
+                    r.pick(&["Records", "Recordings", "Music", "Audio", "Sounds"])
+                );
                 let prefix: String = name
                     .split(' ')
                     .filter_map(|w| w.chars().next())
@@ -337,7 +707,11 @@ impl Generator {
         let reg = n / 100_000;
         let reg36: String = [reg / 1296 % 36, reg / 36 % 36, reg % 36]
             .iter()
-            .map(|d| std::char::from_digit(*d as u32, 36).unwrap_or('0').to_ascii_uppercase())
+            .map(|d| {
+                std::char::from_digit(*d as u32, 36)
+                    .unwrap_or('0')
+                    .to_ascii_uppercase()
+            })
             .collect();
         format!("{cc}{reg36}{:02}{:05}", 10 + n % 16, n % 100_000)
     }
@@ -348,7 +722,11 @@ impl Generator {
         let mix = self.mix();
         let isrc = self.r.chance(0.7).then(|| self.next_isrc());
         if self.release.1 == 0 {
-            self.release = (self.r.below(self.labels.len()), 1 + self.r.below(5), self.release.2 + 1);
+            self.release = (
+                self.r.below(self.labels.len()),
+                1 + self.r.below(5),
+                self.release.2 + 1,
+            );
         }
         self.release.1 -= 1;
         let (label_name, prefix) = self.labels[self.release.0].clone();
@@ -454,7 +832,9 @@ async fn load(url: &str, lib: &Library) -> Result<Duration, String> {
     let mut buf = String::with_capacity(4 << 20);
     for (t, id) in lib.tracks.iter().zip(&lib.ids) {
         let parsed_title = parse_title(&t.title).title;
-        let key = Key::parse(&t.key).map(|k| k.format(KeyNotation::Standard)).ok();
+        let key = Key::parse(&t.key)
+            .map(|k| k.format(KeyNotation::Standard))
+            .ok();
         let fields: [Option<String>; 15] = [
             Some(id.to_string()),
             Some(dedup_key(&t.artist, &t.title, t.mix.as_deref())),
@@ -480,14 +860,20 @@ async fn load(url: &str, lib: &Library) -> Result<Duration, String> {
         }
         buf.push('\n');
         if buf.len() > (4 << 20) - 4096 {
-            copy.send(buf.as_bytes()).await.map_err(|e| format!("COPY send: {e}"))?;
+            copy.send(buf.as_bytes())
+                .await
+                .map_err(|e| format!("COPY send: {e}"))?;
             buf.clear();
         }
     }
     if !buf.is_empty() {
-        copy.send(buf.as_bytes()).await.map_err(|e| format!("COPY send: {e}"))?;
+        copy.send(buf.as_bytes())
+            .await
+            .map_err(|e| format!("COPY send: {e}"))?;
     }
-    copy.finish().await.map_err(|e| format!("COPY finish: {e}"))?;
+    copy.finish()
+        .await
+        .map_err(|e| format!("COPY finish: {e}"))?;
     let loaded = started.elapsed();
     sqlx::query("VACUUM ANALYZE tracks")
         .execute(&mut conn)
@@ -673,9 +1059,15 @@ struct Outcome {
     class: Class,
     micros: u64,
     correct: bool,
+    /// For a wrong answer: what was asked and what was found (or missed).
+    wrong: Option<String>,
 }
 
-async fn check_one(store: &Store, w: &Wanted, matching: &MatchingSettings) -> Result<Outcome, String> {
+async fn check_one(
+    store: &Store,
+    w: &Wanted,
+    matching: &MatchingSettings,
+) -> Result<Outcome, String> {
     let precedence = vec!["beatport".to_string(), "deezer".to_string()];
     let track = merge(&w.record, &[], &matching.merge_policy(&precedence));
     let mut tx = store
@@ -689,11 +1081,39 @@ async fn check_one(store: &Store, w: &Wanted, matching: &MatchingSettings) -> Re
         .map_err(|e| e.to_string())?;
     let micros = t0.elapsed().as_micros() as u64;
     tx.rollback().await.map_err(|e| e.to_string())?;
-    let found = check.existing.map(|e| e.track_id);
+    let found = check.existing.as_ref().map(|e| e.track_id);
+    let correct = found == w.expect;
+    let wrong = (!correct).then(|| {
+        let asked = format!(
+            "{} - {}{}",
+            track.artist,
+            track.title,
+            track
+                .mix
+                .as_deref()
+                .map(|m| format!(" ({m})"))
+                .unwrap_or_default()
+        );
+        match &check.existing {
+            Some(e) => format!(
+                "{}: '{asked}' taken for '{} - {}{}' ({})",
+                w.class.name(),
+                e.artist,
+                e.title,
+                e.mix
+                    .as_deref()
+                    .map(|m| format!(" ({m})"))
+                    .unwrap_or_default(),
+                e.reason.describe()
+            ),
+            None => format!("{}: '{asked}' not found in the library", w.class.name()),
+        }
+    });
     Ok(Outcome {
         class: w.class,
         micros,
-        correct: found == w.expect,
+        correct,
+        wrong,
     })
 }
 
@@ -735,7 +1155,13 @@ fn credit(names: &[String]) -> Vec<ArtistCredit> {
 /// (the platform clients own the real one): title, mix, main artists, ISRC, duration.
 fn fixture_records() -> Result<Vec<PlatformTrack>, String> {
     let mut out = Vec::new();
-    let mut push = |platform: &str, id: String, artists: Vec<String>, title: String, mix: Option<String>, isrc: Option<String>, ms: Option<u64>| {
+    let mut push = |platform: &str,
+                    id: String,
+                    artists: Vec<String>,
+                    title: String,
+                    mix: Option<String>,
+                    isrc: Option<String>,
+                    ms: Option<u64>| {
         if title.trim().is_empty() || artists.iter().all(|a| a.trim().is_empty()) {
             return;
         }
@@ -754,58 +1180,202 @@ fn fixture_records() -> Result<Vec<PlatformTrack>, String> {
     let mut bp4_tracks: Vec<Value> = bp4["tracks"].as_array().cloned().unwrap_or_default();
     bp4_tracks.push(fixture("beatport/v4_catalog_track_19431036.json")?);
     for (i, t) in bp4_tracks.iter().enumerate() {
-        let artists = t["artists"].as_array().into_iter().flatten().map(|a| s(&a["name"])).collect();
-        push("beatport", format!("v4-{i}-{}", t["id"]), artists, s(&t["name"]), t["mix_name"].as_str().map(str::to_string), t["isrc"].as_str().map(str::to_string), t["length_ms"].as_u64());
+        let artists = t["artists"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|a| s(&a["name"]))
+            .collect();
+        push(
+            "beatport",
+            format!("v4-{i}-{}", t["id"]),
+            artists,
+            s(&t["name"]),
+            t["mix_name"].as_str().map(str::to_string),
+            t["isrc"].as_str().map(str::to_string),
+            t["length_ms"].as_u64(),
+        );
     }
-    for rel in ["beatport/v3_catalog_search_q-archipel.json", "beatport/v3_catalog_tracks_id-1217790.json"] {
-        for r in fixture(rel)?["results"].as_array().into_iter().flatten().filter(|r| r["type"] == "track") {
-            let artists = r["artists"].as_array().into_iter().flatten().filter(|a| a["type"] == "artist").map(|a| s(&a["name"])).collect();
-            push("beatport", format!("v3-{}", r["id"]), artists, s(&r["name"]), r["mixName"].as_str().map(str::to_string), r["isrc"].as_str().map(str::to_string), r["lengthMs"].as_u64());
+    for rel in [
+        "beatport/v3_catalog_search_q-archipel.json",
+        "beatport/v3_catalog_tracks_id-1217790.json",
+    ] {
+        for r in fixture(rel)?["results"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|r| r["type"] == "track")
+        {
+            let artists = r["artists"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|a| a["type"] == "artist")
+                .map(|a| s(&a["name"]))
+                .collect();
+            push(
+                "beatport",
+                format!("v3-{}", r["id"]),
+                artists,
+                s(&r["name"]),
+                r["mixName"].as_str().map(str::to_string),
+                r["isrc"].as_str().map(str::to_string),
+                r["lengthMs"].as_u64(),
+            );
         }
     }
-    for rel in ["deezer/playlist_908622995.json", "deezer/playlist_9200461_tracks.json", "deezer/search_q-soliloquy.json", "deezer/search_q-billy-jean_limit-2.json", "deezer/search-track_artist-lou-doillon_track-joke.json", "deezer/track_3135556.json", "deezer/track_2947516331.json", "deezer/album_302127.json"] {
+    for rel in [
+        "deezer/playlist_908622995.json",
+        "deezer/playlist_9200461_tracks.json",
+        "deezer/search_q-soliloquy.json",
+        "deezer/search_q-billy-jean_limit-2.json",
+        "deezer/search-track_artist-lou-doillon_track-joke.json",
+        "deezer/track_3135556.json",
+        "deezer/track_2947516331.json",
+        "deezer/album_302127.json",
+    ] {
         let j = fixture(rel)?;
         let album_artist = j["artist"]["name"].as_str().map(str::to_string);
-        let list: Vec<Value> = j["data"].as_array().or(j["tracks"]["data"].as_array()).cloned().unwrap_or_else(|| vec![j.clone()]);
+        let list: Vec<Value> = j["data"]
+            .as_array()
+            .or(j["tracks"]["data"].as_array())
+            .cloned()
+            .unwrap_or_else(|| vec![j.clone()]);
         for t in list {
-            let artist = t["artist"]["name"].as_str().map(str::to_string).or(album_artist.clone()).unwrap_or_default();
-            push("deezer", format!("dz-{}", t["id"]), vec![artist], s(&t["title"]), None, t["isrc"].as_str().map(str::to_string), t["duration"].as_u64().map(|d| d * 1000));
+            let artist = t["artist"]["name"]
+                .as_str()
+                .map(str::to_string)
+                .or(album_artist.clone())
+                .unwrap_or_default();
+            push(
+                "deezer",
+                format!("dz-{}", t["id"]),
+                vec![artist],
+                s(&t["title"]),
+                None,
+                t["isrc"].as_str().map(str::to_string),
+                t["duration"].as_u64().map(|d| d * 1000),
+            );
         }
     }
     let mut sp: Vec<Value> = Vec::new();
-    for rel in ["spotify/search_type-track_q-test_limit-10.json", "spotify/search_type-track_q-never-gonna-give-you-up_2026.json"] {
-        sp.extend(fixture(rel)?["tracks"]["items"].as_array().cloned().unwrap_or_default());
+    for rel in [
+        "spotify/search_type-track_q-test_limit-10.json",
+        "spotify/search_type-track_q-never-gonna-give-you-up_2026.json",
+    ] {
+        sp.extend(
+            fixture(rel)?["tracks"]["items"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default(),
+        );
     }
-    for rel in ["spotify/playlist_5LkNhFidYyyjRWwnkcMbQs_tracks.json", "spotify/playlist_1Cp6VQCKf2VL4sP09jN9oX_items_2026.json", "spotify/album_32nryzA6XBCX9ZUspVc1yz_tracks_offset-50.json"] {
+    for rel in [
+        "spotify/playlist_5LkNhFidYyyjRWwnkcMbQs_tracks.json",
+        "spotify/playlist_1Cp6VQCKf2VL4sP09jN9oX_items_2026.json",
+        "spotify/album_32nryzA6XBCX9ZUspVc1yz_tracks_offset-50.json",
+    ] {
         for it in fixture(rel)?["items"].as_array().into_iter().flatten() {
-            let t = if it["track"].is_object() { it["track"].clone() } else if it["item"].is_object() { it["item"].clone() } else { it.clone() };
+            let t = if it["track"].is_object() {
+                it["track"].clone()
+            } else if it["item"].is_object() {
+                it["item"].clone()
+            } else {
+                it.clone()
+            };
             sp.push(t);
         }
     }
-    for rel in ["spotify/track_04zxGiXcmNQ0m9oDXtwo18.json", "spotify/track_1zHlj4dQ8ZAtrayhuDDmkY.json"] {
+    for rel in [
+        "spotify/track_04zxGiXcmNQ0m9oDXtwo18.json",
+        "spotify/track_1zHlj4dQ8ZAtrayhuDDmkY.json",
+    ] {
         sp.push(fixture(rel)?);
     }
     for (i, t) in sp.iter().enumerate() {
-        let artists = t["artists"].as_array().into_iter().flatten().map(|a| s(&a["name"])).collect();
-        push("spotify", format!("sp-{i}-{}", s(&t["id"])), artists, s(&t["name"]), None, t["external_ids"]["isrc"].as_str().map(str::to_string), t["duration_ms"].as_u64());
+        let artists = t["artists"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|a| s(&a["name"]))
+            .collect();
+        push(
+            "spotify",
+            format!("sp-{i}-{}", s(&t["id"])),
+            artists,
+            s(&t["name"]),
+            None,
+            t["external_ids"]["isrc"].as_str().map(str::to_string),
+            t["duration_ms"].as_u64(),
+        );
     }
-    for rel in ["discogs/release_1503102.json", "discogs/release_16004480.json", "discogs/release_8604223.json", "discogs/master_33687.json"] {
+    for rel in [
+        "discogs/release_1503102.json",
+        "discogs/release_16004480.json",
+        "discogs/release_8604223.json",
+        "discogs/master_33687.json",
+    ] {
         let j = fixture(rel)?;
-        let release_artists: Vec<String> = j["artists"].as_array().into_iter().flatten().map(|a| s(&a["name"])).collect();
-        for t in j["tracklist"].as_array().into_iter().flatten().filter(|t| t["type_"] == "track") {
-            let own: Vec<String> = t["artists"].as_array().into_iter().flatten().map(|a| s(&a["name"])).collect();
-            let artists = if own.is_empty() { release_artists.clone() } else { own };
-            let ms = s(&t["duration"]).split_once(':').and_then(|(m, s)| Some(m.parse::<u64>().ok()? * 60_000 + s.parse::<u64>().ok()? * 1000));
-            push("discogs", format!("dg-{}-{}", j["id"], s(&t["position"])), artists, s(&t["title"]), None, None, ms);
+        let release_artists: Vec<String> = j["artists"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|a| s(&a["name"]))
+            .collect();
+        for t in j["tracklist"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|t| t["type_"] == "track")
+        {
+            let own: Vec<String> = t["artists"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|a| s(&a["name"]))
+                .collect();
+            let artists = if own.is_empty() {
+                release_artists.clone()
+            } else {
+                own
+            };
+            let ms = s(&t["duration"]).split_once(':').and_then(|(m, s)| {
+                Some(m.parse::<u64>().ok()? * 60_000 + s.parse::<u64>().ok()? * 1000)
+            });
+            push(
+                "discogs",
+                format!("dg-{}-{}", j["id"], s(&t["position"])),
+                artists,
+                s(&t["title"]),
+                None,
+                None,
+                ms,
+            );
         }
     }
     let mb = fixture("musicbrainz/recording_search_query-artist-fleetwood-mac_limit-100.json")?;
     for r in mb["recordings"].as_array().into_iter().flatten() {
-        let artists = r["artist-credit"].as_array().into_iter().flatten().map(|a| s(&a["name"])).collect();
+        let artists = r["artist-credit"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|a| s(&a["name"]))
+            .collect();
         // MusicBrainz keeps "live" in the disambiguation, not the title.
-        let mix = r["disambiguation"].as_str().filter(|d| d.starts_with("live")).map(|_| "live".to_string());
+        let mix = r["disambiguation"]
+            .as_str()
+            .filter(|d| d.starts_with("live"))
+            .map(|_| "live".to_string());
         let isrc = r["isrcs"].as_array().and_then(|i| i.first()).map(s);
-        push("musicbrainz", format!("mb-{}", s(&r["id"])), artists, s(&r["title"]), mix, isrc, r["length"].as_u64());
+        push(
+            "musicbrainz",
+            format!("mb-{}", s(&r["id"])),
+            artists,
+            s(&r["title"]),
+            mix,
+            isrc,
+            r["length"].as_u64(),
+        );
     }
     Ok(out)
 }
@@ -818,7 +1388,11 @@ struct Pair {
 }
 
 fn main_artist(p: &PlatformTrack) -> String {
-    p.artists.iter().map(|a| a.name.as_str()).collect::<Vec<_>>().join(", ")
+    p.artists
+        .iter()
+        .map(|a| a.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn wanted_from(p: &PlatformTrack) -> WantedTrack {
@@ -884,7 +1458,11 @@ fn labelled_set() -> Result<(Vec<Pair>, usize), String> {
             });
             spell.push(WantedTrack {
                 artist: p.artists[0].name.clone(),
-                title: format!("{} (feat. {})", base.title, names[..names.len() - 1].join(", ")),
+                title: format!(
+                    "{} (feat. {})",
+                    base.title,
+                    names[..names.len() - 1].join(", ")
+                ),
                 ..Default::default()
             });
         }
@@ -923,7 +1501,12 @@ fn labelled_set() -> Result<(Vec<Pair>, usize), String> {
         with_ids.duration_ms = p.duration_ms.map(|d| d + 1000 + r.below(1000) as u32);
         spell.push(with_ids);
         for w in spell {
-            pairs.push(Pair { wanted: w, cand: p.clone(), same: true, why: "playlist spelling" });
+            pairs.push(Pair {
+                wanted: w,
+                cand: p.clone(),
+                same: true,
+                why: "playlist spelling",
+            });
         }
     }
     // 2. One recording in two payloads: same ISRC, same platform id, or named below.
@@ -936,29 +1519,50 @@ fn labelled_set() -> Result<(Vec<Pair>, usize), String> {
             if same_isrc || same_id {
                 let mut w = wanted_from(a);
                 w.duration_ms = a.duration_ms;
-                pairs.push(Pair { wanted: w.clone(), cand: b.clone(), same: true, why: "same recording, two payloads" });
+                pairs.push(Pair {
+                    wanted: w.clone(),
+                    cand: b.clone(),
+                    same: true,
+                    why: "same recording, two payloads",
+                });
                 w.isrc = a.isrc.clone();
-                pairs.push(Pair { wanted: w, cand: b.clone(), same: true, why: "same recording, two payloads (ISRC)" });
+                pairs.push(Pair {
+                    wanted: w,
+                    cand: b.clone(),
+                    same: true,
+                    why: "same recording, two payloads (ISRC)",
+                });
             }
         }
     }
     // 3. Different recordings among the fixtures: same base title, another mix or artist.
     let base = |p: &PlatformTrack| normalize_text(&parse_title(&p.title).title);
-    let mixk = |p: &PlatformTrack| cratedigger_music::mix_key(p.mix.as_deref().or(parse_title(&p.title).mix.as_deref()));
+    let mixk = |p: &PlatformTrack| {
+        cratedigger_music::mix_key(p.mix.as_deref().or(parse_title(&p.title).mix.as_deref()))
+    };
     let artk = |p: &PlatformTrack| cratedigger_music::normalize::artist_key(&main_artist(p));
     for (i, a) in recs.iter().enumerate() {
         for b in recs.iter().skip(i + 1) {
             if base(a) != base(b) || (a.isrc.is_some() && a.isrc == b.isrc) {
                 continue;
             }
-            let why = if artk(a) != artk(b) && !artk(a).split(',').any(|x| artk(b).split(',').any(|y| x == y)) {
+            let why = if artk(a) != artk(b)
+                && !artk(a)
+                    .split(',')
+                    .any(|x| artk(b).split(',').any(|y| x == y))
+            {
                 "same title, other artist (fixtures)"
             } else if mixk(a) != mixk(b) {
                 "same title, other mix (fixtures)"
             } else {
                 continue; // same artist, title and mix: can't tell from the payloads
             };
-            pairs.push(Pair { wanted: wanted_from(a), cand: b.clone(), same: false, why });
+            pairs.push(Pair {
+                wanted: wanted_from(a),
+                cand: b.clone(),
+                same: false,
+                why,
+            });
         }
     }
     // 4. Generated hard negatives for every record.
@@ -969,27 +1573,75 @@ fn labelled_set() -> Result<(Vec<Pair>, usize), String> {
         let artist = main_artist(p);
         let mut negs: Vec<(WantedTrack, &'static str)> = Vec::new();
         let mut used = 0;
-        for m in ["Extended Mix", "Radio Edit", "Dub", "VIP", "Instrumental", "Live", "Joris Voorn Remix"] {
+        for m in [
+            "Extended Mix",
+            "Radio Edit",
+            "Dub",
+            "VIP",
+            "Instrumental",
+            "Live",
+            "Joris Voorn Remix",
+        ] {
             if cratedigger_music::mix_key(Some(m)) == mk || used >= 3 {
                 continue;
             }
             if r.chance(0.6) {
                 used += 1;
-                negs.push((WantedTrack { artist: artist.clone(), title: format!("{} ({m})", parsed.title), ..Default::default() }, "other mix (generated)"));
+                negs.push((
+                    WantedTrack {
+                        artist: artist.clone(),
+                        title: format!("{} ({m})", parsed.title),
+                        ..Default::default()
+                    },
+                    "other mix (generated)",
+                ));
             }
         }
         // The platform offers a mix (not the original); the playlist wants the original.
         if !mk.is_empty() {
-            negs.push((WantedTrack { artist: artist.clone(), title: parsed.title.clone(), ..Default::default() }, "original wanted, mix offered (generated)"));
+            negs.push((
+                WantedTrack {
+                    artist: artist.clone(),
+                    title: parsed.title.clone(),
+                    ..Default::default()
+                },
+                "original wanted, mix offered (generated)",
+            ));
         }
-        negs.push((WantedTrack { artist: artist.clone(), title: format!("{} Part 2", parsed.title), ..Default::default() }, "sequel / other part (generated)"));
-        negs.push((WantedTrack { artist: artist.clone(), title: format!("{} (Reprise)", parsed.title), ..Default::default() }, "reprise (generated)"));
+        negs.push((
+            WantedTrack {
+                artist: artist.clone(),
+                title: format!("{} Part 2", parsed.title),
+                ..Default::default()
+            },
+            "sequel / other part (generated)",
+        ));
+        negs.push((
+            WantedTrack {
+                artist: artist.clone(),
+                title: format!("{} (Reprise)", parsed.title),
+                ..Default::default()
+            },
+            "reprise (generated)",
+        ));
         let other = &others[r.below(others.len())];
         if cratedigger_music::normalize::artist_key(other) != artk(p) {
-            negs.push((WantedTrack { artist: other.clone(), title: wanted_from(p).title, ..Default::default() }, "same title, other artist (generated)"));
+            negs.push((
+                WantedTrack {
+                    artist: other.clone(),
+                    title: wanted_from(p).title,
+                    ..Default::default()
+                },
+                "same title, other artist (generated)",
+            ));
         }
         for (w, why) in negs {
-            pairs.push(Pair { wanted: w, cand: p.clone(), same: false, why });
+            pairs.push(Pair {
+                wanted: w,
+                cand: p.clone(),
+                same: false,
+                why,
+            });
         }
     }
     Ok((pairs, recs.len()))
@@ -1021,7 +1673,11 @@ fn evaluate(pairs: &[Pair]) -> Confusion {
             p.cand.platform,
             main_artist(&p.cand),
             p.cand.title,
-            p.cand.mix.as_deref().map(|m| format!(" ({m})")).unwrap_or_default(),
+            p.cand
+                .mix
+                .as_deref()
+                .map(|m| format!(" ({m})"))
+                .unwrap_or_default(),
             sc.total
         );
         if !p.same && col == 0 {
@@ -1037,11 +1693,19 @@ impl Confusion {
     fn precision(&self) -> f64 {
         let tp = self.cells[0][0] as f64;
         let fp = self.cells[1][0] as f64;
-        if tp + fp == 0.0 { f64::NAN } else { tp / (tp + fp) }
+        if tp + fp == 0.0 {
+            f64::NAN
+        } else {
+            tp / (tp + fp)
+        }
     }
     fn recall(&self) -> f64 {
         let same: usize = self.cells[0].iter().sum();
-        if same == 0 { f64::NAN } else { self.cells[0][0] as f64 / same as f64 }
+        if same == 0 {
+            f64::NAN
+        } else {
+            self.cells[0][0] as f64 / same as f64
+        }
     }
 }
 
@@ -1052,7 +1716,10 @@ fn pass(ok: bool) -> &'static str {
 }
 
 fn now_utc() -> String {
-    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     let days = (secs / 86_400) as i64;
     let (h, m) = ((secs % 86_400) / 3600, (secs % 3600) / 60);
     // civil from days (Howard Hinnant)
@@ -1069,10 +1736,16 @@ fn now_utc() -> String {
 }
 
 fn machine() -> String {
-    let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    let cpus = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
     let model = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
         .unwrap_or_else(|| "unknown CPU".into());
     format!("{cpus} CPUs ({model})")
 }
@@ -1095,7 +1768,11 @@ async fn run(args: &Args) -> Result<String, String> {
         let t0 = Instant::now();
         let (lib, mut g) = generate(args.tracks);
         let gen_time = t0.elapsed();
-        eprintln!("generated {} tracks in {:.1} s", lib.tracks.len(), gen_time.as_secs_f64());
+        eprintln!(
+            "generated {} tracks in {:.1} s",
+            lib.tracks.len(),
+            gen_time.as_secs_f64()
+        );
         let (url, db) = fresh_database().await;
         let store = Store::connect(&url, (args.concurrency + 2) as u32)
             .await
@@ -1104,11 +1781,16 @@ async fn run(args: &Args) -> Result<String, String> {
         let t1 = Instant::now();
         let copy_time = load(&url, &lib).await?;
         let load_time = t1.elapsed();
-        eprintln!("loaded with COPY in {:.1} s (+ VACUUM ANALYZE: {:.1} s total)", copy_time.as_secs_f64(), load_time.as_secs_f64());
-        let size: String = sqlx::query_scalar("SELECT pg_size_pretty(pg_total_relation_size('tracks'))")
-            .fetch_one(store.pool())
-            .await
-            .map_err(|e| e.to_string())?;
+        eprintln!(
+            "loaded with COPY in {:.1} s (+ VACUUM ANALYZE: {:.1} s total)",
+            copy_time.as_secs_f64(),
+            load_time.as_secs_f64()
+        );
+        let size: String =
+            sqlx::query_scalar("SELECT pg_size_pretty(pg_total_relation_size('tracks'))")
+                .fetch_one(store.pool())
+                .await
+                .map_err(|e| e.to_string())?;
         let matching = MatchingSettings::default();
 
         let warm = wanted_set(&lib, &mut g, WARMUP, 11);
@@ -1126,7 +1808,8 @@ async fn run(args: &Args) -> Result<String, String> {
         let t2 = Instant::now();
         let mut tasks = Vec::new();
         for _ in 0..args.concurrency {
-            let (store, batch, next, matching) = (store.clone(), batch.clone(), next.clone(), matching.clone());
+            let (store, batch, next, matching) =
+                (store.clone(), batch.clone(), next.clone(), matching.clone());
             tasks.push(tokio::spawn(async move {
                 let mut res = Vec::new();
                 loop {
@@ -1159,10 +1842,28 @@ async fn run(args: &Args) -> Result<String, String> {
             load_time.as_secs_f64()
         )
         .ok();
-        writeln!(md, "| figure | value | target | result |\n|---|---|---|---|").ok();
-        writeln!(md, "| one wanted track, `check_library` p50 | {p50:.2} ms | - | - |").ok();
-        writeln!(md, "| one wanted track, `check_library` p99 | {p99:.2} ms | <= {TARGET_P99_MS} ms | {} |", pass(p99 <= TARGET_P99_MS)).ok();
-        writeln!(md, "| one wanted track, max | {:.2} ms | - | - |", percentile(&all, 1.0)).ok();
+        writeln!(
+            md,
+            "| figure | value | target | result |\n|---|---|---|---|"
+        )
+        .ok();
+        writeln!(
+            md,
+            "| one wanted track, `check_library` p50 | {p50:.2} ms | - | - |"
+        )
+        .ok();
+        writeln!(
+            md,
+            "| one wanted track, `check_library` p99 | {p99:.2} ms | <= {TARGET_P99_MS} ms | {} |",
+            pass(p99 <= TARGET_P99_MS)
+        )
+        .ok();
+        writeln!(
+            md,
+            "| one wanted track, max | {:.2} ms | - | - |",
+            percentile(&all, 1.0)
+        )
+        .ok();
         writeln!(
             md,
             "| batch of {} (concurrency {}, begin + check + rollback each) | {:.2} s ({:.0} tracks/s) | <= {TARGET_BATCH_S} s | {} |",
@@ -1176,11 +1877,21 @@ async fn run(args: &Args) -> Result<String, String> {
         writeln!(md, "\nPer kind of wanted track ({} measured one at a time after {WARMUP} warm-up checks; \"right\" = found the library copy, or found nothing for a new track; the batch's answers are counted too):\n", singles.len()).ok();
         writeln!(md, "| wanted track | n | p50 ms | p99 ms | right (singles) | right (batch) |\n|---|---|---|---|---|---|").ok();
         for c in Class::ALL {
-            let mut v: Vec<u64> = outcomes.iter().filter(|o| o.class == c).map(|o| o.micros).collect();
+            let mut v: Vec<u64> = outcomes
+                .iter()
+                .filter(|o| o.class == c)
+                .map(|o| o.micros)
+                .collect();
             v.sort_unstable();
-            let right = outcomes.iter().filter(|o| o.class == c && o.correct).count();
+            let right = outcomes
+                .iter()
+                .filter(|o| o.class == c && o.correct)
+                .count();
             let bn = batch_out.iter().filter(|o| o.class == c).count();
-            let bright = batch_out.iter().filter(|o| o.class == c && o.correct).count();
+            let bright = batch_out
+                .iter()
+                .filter(|o| o.class == c && o.correct)
+                .count();
             writeln!(
                 md,
                 "| {} | {} | {:.2} | {:.2} | {right}/{} | {bright}/{bn} |",
@@ -1191,6 +1902,22 @@ async fn run(args: &Args) -> Result<String, String> {
                 v.len(),
             )
             .ok();
+        }
+        let wrong: Vec<&String> = outcomes
+            .iter()
+            .chain(batch_out.iter())
+            .filter_map(|o| o.wrong.as_ref())
+            .collect();
+        if !wrong.is_empty() {
+            writeln!(
+                md,
+                "\nWrong answers ({}, singles and batch):\n",
+                wrong.len()
+            )
+            .ok();
+            for l in wrong.iter().take(10) {
+                writeln!(md, "- {l}").ok();
+            }
         }
         if args.keep {
             eprintln!("keeping database {} ({url})", db.name());
@@ -1222,14 +1949,40 @@ async fn run(args: &Args) -> Result<String, String> {
         kinds.iter().map(|(k, (s, d))| format!("{k} {}", if *s > 0 { *s } else { *d })).collect::<Vec<_>>().join("; ")
     )
     .ok();
-    writeln!(md, "| truth \\ verdict | accept | review | reject | total |\n|---|---|---|---|---|").ok();
+    writeln!(
+        md,
+        "| truth \\ verdict | accept | review | reject | total |\n|---|---|---|---|---|"
+    )
+    .ok();
     for (i, name) in ["same recording", "different"].iter().enumerate() {
         let row = c.cells[i];
-        writeln!(md, "| {name} | {} | {} | {} | {} |", row[0], row[1], row[2], row.iter().sum::<usize>()).ok();
+        writeln!(
+            md,
+            "| {name} | {} | {} | {} | {} |",
+            row[0],
+            row[1],
+            row[2],
+            row.iter().sum::<usize>()
+        )
+        .ok();
     }
-    writeln!(md, "\n| figure | value | target | result |\n|---|---|---|---|").ok();
-    writeln!(md, "| precision of auto-accept | {p:.4} | >= {TARGET_PRECISION} | {} |", pass(p >= TARGET_PRECISION)).ok();
-    writeln!(md, "| recall (same recordings auto-accepted) | {rc:.4} | >= {TARGET_RECALL} | {} |", pass(rc >= TARGET_RECALL)).ok();
+    writeln!(
+        md,
+        "\n| figure | value | target | result |\n|---|---|---|---|"
+    )
+    .ok();
+    writeln!(
+        md,
+        "| precision of auto-accept | {p:.4} | >= {TARGET_PRECISION} | {} |",
+        pass(p >= TARGET_PRECISION)
+    )
+    .ok();
+    writeln!(
+        md,
+        "| recall (same recordings auto-accepted) | {rc:.4} | >= {TARGET_RECALL} | {} |",
+        pass(rc >= TARGET_RECALL)
+    )
+    .ok();
     if !c.false_accepts.is_empty() {
         writeln!(md, "\nFalse accepts ({}):\n", c.false_accepts.len()).ok();
         for l in c.false_accepts.iter().take(15) {
@@ -1237,7 +1990,12 @@ async fn run(args: &Args) -> Result<String, String> {
         }
     }
     if !c.missed.is_empty() {
-        writeln!(md, "\nSame recordings not auto-accepted ({}, first 15):\n", c.missed.len()).ok();
+        writeln!(
+            md,
+            "\nSame recordings not auto-accepted ({}, first 15):\n",
+            c.missed.len()
+        )
+        .ok();
         for l in c.missed.iter().take(15) {
             writeln!(md, "- {l}").ok();
         }
