@@ -48,3 +48,21 @@ CREATE FUNCTION catalog_key(catalog text) RETURNS text
 -- "Same catalog number and the same track on that release" looks candidates up by it.
 CREATE INDEX tracks_catalog_key_idx ON tracks (catalog_key(catalog_number))
     WHERE catalog_number IS NOT NULL;
+
+-- Fuzzy duplicate candidates by "blocking": the tracks that share the normalised title (the
+-- second part of the dedup key "artist|title|mix") or the sorted main artists (the first
+-- part) are compared with pg_trgm's similarity() and then rescored in process. A trigram
+-- search over the whole library (`tracks_norm_trgm_idx`) must read the posting list of every
+-- trigram of the probe, which for common words is a large share of the table: ~60 ms per
+-- probe at 1,000,000 tracks (docs/benchmarks.md). The parts are stored (generated from
+-- dedup_key, so older binaries keep inserting unchanged) and the indexes cover what the
+-- similarity needs, so a block of several hundred tracks is read from the index alone.
+ALTER TABLE tracks ADD COLUMN title_key text GENERATED ALWAYS AS (split_part(dedup_key, '|', 2)) STORED;
+ALTER TABLE tracks ADD COLUMN artist_key text GENERATED ALWAYS AS (split_part(dedup_key, '|', 1)) STORED;
+-- Partial on IS NOT NULL (true of every row: dedup_key is NOT NULL) so that only queries
+-- filtering on the key can use them; otherwise the planner may scan them whole in place of
+-- the table for unrelated queries.
+CREATE INDEX tracks_title_key_idx ON tracks (title_key) INCLUDE (id, norm_artist, norm_title)
+    WHERE title_key IS NOT NULL;
+CREATE INDEX tracks_artist_key_idx ON tracks (artist_key) INCLUDE (id, norm_artist, norm_title)
+    WHERE artist_key IS NOT NULL;

@@ -23,18 +23,31 @@ fn stderr(o: &Output) -> String {
 
 #[test]
 fn match_prints_breakdown_and_verdict() {
-    let o = run(&["match", "Bicep - Glue (Extended Mix)", "Bicep - Glue (Radio Edit)"]);
+    let o = run(&[
+        "match",
+        "Bicep - Glue (Extended Mix)",
+        "Bicep - Glue (Radio Edit)",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
     assert!(out.contains("verdict: review"), "{out}");
     assert!(out.contains("different mix"), "{out}");
 
-    let o = run(&["match", "Kölsch - Grey", "KOLSCH - Grey (Original Mix)", "--json"]);
+    let o = run(&[
+        "match",
+        "Kölsch - Grey",
+        "KOLSCH - Grey (Original Mix)",
+        "--json",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
     assert_eq!(v["verdict"], "same");
     assert_eq!(v["dedup_keys"][0], v["dedup_keys"][1]);
-    assert!(v["score"]["breakdown"].as_array().is_some_and(|b| b.len() >= 3));
+    assert!(
+        v["score"]["breakdown"]
+            .as_array()
+            .is_some_and(|b| b.len() >= 3)
+    );
 }
 
 #[test]
@@ -58,9 +71,19 @@ fn bpm_corrected_with_reason() {
     let o = run(&["bpm", "70", "--genre", "dubstep"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
-    assert!(out.contains("bpm:         140 (Rekordbox stores 14000)"), "{out}");
+    assert!(
+        out.contains("bpm:         140 (Rekordbox stores 14000)"),
+        "{out}"
+    );
     assert!(out.contains("alternative: 70"), "{out}");
-    let o = run(&["bpm", "beatport=87", "deezer=174", "--genre", "Drum & Bass", "--json"]);
+    let o = run(&[
+        "bpm",
+        "beatport=87",
+        "deezer=174",
+        "--genre",
+        "Drum & Bass",
+        "--json",
+    ]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
     assert_eq!(v["bpm"], 174.0);
     assert_eq!(v["source"], "deezer");
@@ -71,19 +94,38 @@ fn bpm_corrected_with_reason() {
 fn bad_input_is_a_clear_error_and_a_failure_exit() {
     let cases: &[(&[&str], &str)] = &[
         (&["key", ""], "cannot read the key '': empty key"),
-        (&["key", "Z major"], "cannot read the key 'Z major': unknown key 'Z major'"),
+        (
+            &["key", "Z major"],
+            "cannot read the key 'Z major': unknown key 'Z major'",
+        ),
         (&["key", "13A"], "cannot read the key '13A'"),
-        (&["key", "8A", "--to", "lydian"], "unknown key notation 'lydian'"),
-        (&["bpm", "-5"], "cannot use the BPM '-5': implausible BPM -5"),
+        (
+            &["key", "8A", "--to", "lydian"],
+            "unknown key notation 'lydian'",
+        ),
+        (
+            &["bpm", "-5"],
+            "cannot use the BPM '-5': implausible BPM -5",
+        ),
         (&["bpm", "fast"], "cannot use the BPM 'fast'"),
         (&["bpm", "1e9"], "cannot use the BPM '1e9'"),
-        (&["match", "", "Bicep - Glue"], "cannot read '' as \"Artist - Title\""),
-        (&["match", "Glue", "Bicep - Glue"], "cannot read 'Glue' as \"Artist - Title\""),
+        (
+            &["match", "", "Bicep - Glue"],
+            "cannot read '' as \"Artist - Title\"",
+        ),
+        (
+            &["match", "Glue", "Bicep - Glue"],
+            "cannot read 'Glue' as \"Artist - Title\"",
+        ),
     ];
     for (args, want) in cases {
         let o = run(args);
         assert!(!o.status.success(), "{args:?} should fail");
-        assert_eq!(o.status.code(), Some(1), "{args:?}: not a clean failure (panic?)");
+        assert_eq!(
+            o.status.code(),
+            Some(1),
+            "{args:?}: not a clean failure (panic?)"
+        );
         let err = stderr(&o);
         assert!(err.contains(want), "{args:?}: {err}");
         assert!(!err.contains("panicked"), "{args:?}: {err}");

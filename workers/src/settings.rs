@@ -175,7 +175,10 @@ impl Default for MatchingSettings {
             "release_date".into(),
             list(&["musicbrainz", "discogs", "beatport"]),
         );
-        field_precedence.insert("label".into(), list(&["discogs", "beatport", "musicbrainz"]));
+        field_precedence.insert(
+            "label".into(),
+            list(&["discogs", "beatport", "musicbrainz"]),
+        );
         field_precedence.insert(
             "catalog_number".into(),
             list(&["discogs", "beatport", "musicbrainz"]),
@@ -302,7 +305,12 @@ mod tests {
         let m = MatchingSettings::default();
         assert_eq!(m.key_notation, KeyNotation::Camelot);
         assert_eq!(m.bpm_precedence[0], "beatport");
-        assert!(m.genre_ranges.as_slice().iter().any(|r| r.genre == "dubstep"));
+        assert!(
+            m.genre_ranges
+                .as_slice()
+                .iter()
+                .any(|r| r.genre == "dubstep")
+        );
         let dir = std::env::temp_dir().join(format!("cd-matching-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         // An old config naming only thresholds keeps every new default.

@@ -5,11 +5,19 @@
 use cratedigger_domain::{ArtistCredit, ArtistRole, ItemState, Lane, PlatformTrack, WantedTrack};
 use cratedigger_store::testing::fresh_store;
 use cratedigger_store::{ItemFilter, NewItem, NewSync, NewTrack, Store};
-use cratedigger_workers::consolidator::{check_library, merge, store_or_link};
+use cratedigger_workers::consolidator::{
+    FUZZY_CANDIDATES_SQL, check_library, merge, store_or_link,
+};
 use cratedigger_workers::settings::MatchingSettings;
 use uuid::Uuid;
 
-fn rec(platform: &str, id: &str, artists: &[&str], title: &str, mix: Option<&str>) -> PlatformTrack {
+fn rec(
+    platform: &str,
+    id: &str,
+    artists: &[&str],
+    title: &str,
+    mix: Option<&str>,
+) -> PlatformTrack {
     PlatformTrack {
         platform: platform.into(),
         platform_id: id.into(),
@@ -83,10 +91,16 @@ async fn every_duplicate_rule_on_real_postgres() {
     assert_eq!((state, id), (ItemState::Duplicate, original));
     assert_eq!(
         reason.as_deref(),
-        Some("Already in your library as deadmau5 - Strobe (Layton Giordani Extended Remix) (same ISRC)")
+        Some(
+            "Already in your library as deadmau5 - Strobe (Layton Giordani Extended Remix) (same ISRC)"
+        )
     );
     assert_eq!(
-        count(&store, &format!("SELECT count(*) FROM track_sources WHERE track_id = '{original}'")).await,
+        count(
+            &store,
+            &format!("SELECT count(*) FROM track_sources WHERE track_id = '{original}'")
+        )
+        .await,
         2
     );
 
@@ -138,19 +152,30 @@ async fn every_duplicate_rule_on_real_postgres() {
     let (state, reason, ruiz) = consolidate(&store, merged(&other_mix, &[])).await;
     assert_eq!((state, reason), (ItemState::Resolved, None));
     assert_ne!(ruiz, original);
-    let possible: serde_json::Value = sqlx::query_scalar(
-        "SELECT metadata -> 'possible_duplicates' FROM tracks WHERE id = $1",
-    )
-    .bind(ruiz)
-    .fetch_one(store.pool())
-    .await
-    .unwrap();
+    let possible: serde_json::Value =
+        sqlx::query_scalar("SELECT metadata -> 'possible_duplicates' FROM tracks WHERE id = $1")
+            .bind(ruiz)
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
     assert_eq!(possible[0]["track_id"], original.to_string(), "{possible}");
 
     // 5. Fuzzy: a spelling the key does not fold ("Jumpin’" / "Jumping").
-    let mb = rec("musicbrainz", "mb-1", &["Fleetwood Mac"], "Jumpin’ at Shadows", None);
+    let mb = rec(
+        "musicbrainz",
+        "mb-1",
+        &["Fleetwood Mac"],
+        "Jumpin’ at Shadows",
+        None,
+    );
     let (_, _, jumpin) = consolidate(&store, merged(&mb, &[])).await;
-    let dz2 = rec("deezer", "dz-2", &["Fleetwood Mac"], "Jumping At Shadows", None);
+    let dz2 = rec(
+        "deezer",
+        "dz-2",
+        &["Fleetwood Mac"],
+        "Jumping At Shadows",
+        None,
+    );
     let (state, reason, id) = consolidate(&store, merged(&dz2, &[])).await;
     assert_eq!((state, id), (ItemState::Duplicate, jumpin));
     let reason = reason.unwrap();
@@ -181,52 +206,116 @@ async fn every_duplicate_rule_on_real_postgres() {
         .await
         .unwrap();
     assert_eq!(check.existing.map(|e| e.track_id), Some(jumpin));
+
+    // The fuzzy step reads the title/artist key indexes (the reason it is fast at
+    // 1,000,000 tracks, see docs/benchmarks.md), not the whole trigram index.
+    sqlx::query("SET LOCAL enable_seqscan = off")
+        .execute(tx.conn())
+        .await
+        .unwrap();
+    let plan: Vec<String> = sqlx::query_scalar(&format!("EXPLAIN {FUZZY_CANDIDATES_SQL}"))
+        .bind("jumping at shadows")
+        .bind("fleetwood mac")
+        .bind("fleetwood mac jumping at shadows")
+        .bind(0.6f32)
+        .bind(20i64)
+        .fetch_all(tx.conn())
+        .await
+        .unwrap();
+    let plan = plan.join("\n");
+    assert!(
+        plan.contains("tracks_title_key_idx") && plan.contains("tracks_artist_key_idx"),
+        "{plan}"
+    );
+    assert!(!plan.contains("tracks_norm_trgm_idx"), "{plan}");
     tx.rollback().await.unwrap();
 }
 
 #[tokio::test]
 async fn merged_fields_are_stored_and_shown_with_the_item() {
     let (store, _db) = fresh_store().await;
-    let mut bp = rec("beatport", "bp", &["deadmau5"], "Strobe", Some("Layton Giordani Extended Remix"));
+    let mut bp = rec(
+        "beatport",
+        "bp",
+        &["deadmau5"],
+        "Strobe",
+        Some("Layton Giordani Extended Remix"),
+    );
     bp.bpm = Some(128.0);
     bp.key = Some("Ab Minor".into());
     bp.genre = Some("Melodic House & Techno".into());
     bp.label = Some("mau5trap".into());
-    let mut dz = rec("deezer", "dz", &["deadmau5"], "Strobe (Layton Giordani Extended Remix)", None);
+    let mut dz = rec(
+        "deezer",
+        "dz",
+        &["deadmau5"],
+        "Strobe (Layton Giordani Extended Remix)",
+        None,
+    );
     dz.bpm = Some(64.0);
     dz.key = Some("Z major".into());
     dz.label = Some("Mau5trap Recordings".into());
     let t = merged(&dz, &[&bp]);
-    assert_eq!(t.key.as_deref(), Some("G# minor"), "canonical key in the key column");
+    assert_eq!(
+        t.key.as_deref(),
+        Some("G# minor"),
+        "canonical key in the key column"
+    );
     assert_eq!(t.bpm, Some(128.0));
     let (_, _, id) = consolidate(&store, t).await;
 
-    let row: (Option<i32>, Option<f32>, Option<String>, Option<String>, serde_json::Value, bool) =
-        sqlx::query_as(
-            "SELECT rekordbox_bpm, bpm_alternative, key, key_camelot, conflicts, needs_review
+    let row: (
+        Option<i32>,
+        Option<f32>,
+        Option<String>,
+        Option<String>,
+        serde_json::Value,
+        bool,
+    ) = sqlx::query_as(
+        "SELECT rekordbox_bpm, bpm_alternative, key, key_camelot, conflicts, needs_review
              FROM tracks WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_one(store.pool())
-        .await
-        .unwrap();
+    )
+    .bind(id)
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
     assert_eq!(row.0, Some(12800), "BPM x 100, as Rekordbox stores it");
     assert_eq!(row.1, Some(64.0));
     assert_eq!(row.2.as_deref(), Some("G# minor"));
     assert_eq!(row.3.as_deref(), Some("1A"));
-    let fields: Vec<&str> = row.4.as_array().unwrap().iter().filter_map(|c| c["field"].as_str()).collect();
-    assert!(fields.contains(&"bpm") && fields.contains(&"label"), "{}", row.4);
-    assert!(!row.5, "Beatport's key filled the field: nothing left empty");
-    let metadata: serde_json::Value = sqlx::query_scalar("SELECT metadata FROM tracks WHERE id = $1")
-        .bind(id)
-        .fetch_one(store.pool())
-        .await
-        .unwrap();
-    assert_eq!(metadata["key"]["display"], "1A", "the user's notation (default Camelot)");
+    let fields: Vec<&str> = row
+        .4
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["field"].as_str())
+        .collect();
+    assert!(
+        fields.contains(&"bpm") && fields.contains(&"label"),
+        "{}",
+        row.4
+    );
+    assert!(
+        !row.5,
+        "Beatport's key filled the field: nothing left empty"
+    );
+    let metadata: serde_json::Value =
+        sqlx::query_scalar("SELECT metadata FROM tracks WHERE id = $1")
+            .bind(id)
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        metadata["key"]["display"], "1A",
+        "the user's notation (default Camelot)"
+    );
     assert_eq!(metadata["fields"]["bpm"]["source"], "beatport");
     // Label: Beatport before Deezer in the default label precedence; Deezer's spelling kept.
     assert_eq!(metadata["fields"]["label"]["source"], "beatport");
-    assert_eq!(metadata["fields"]["label"]["others"][0]["value"], "Mau5trap Recordings");
+    assert_eq!(
+        metadata["fields"]["label"]["others"][0]["value"],
+        "Mau5trap Recordings"
+    );
     assert_eq!(metadata["review"][0]["input"], "Z major");
     assert_eq!(metadata["sources"]["key"], "beatport");
 

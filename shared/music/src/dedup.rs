@@ -112,7 +112,12 @@ pub fn as_candidate(e: &LibraryEntry) -> PlatformTrack {
 
 /// Scores a stored track against the new one with the platform matcher: same weights, same
 /// caps (a different mix is never accepted, titles must be close, artists must agree).
-pub fn rescore(new: &LibraryEntry, stored: &LibraryEntry, w: &MatchWeights, t: &Thresholds) -> MatchScore {
+pub fn rescore(
+    new: &LibraryEntry,
+    stored: &LibraryEntry,
+    w: &MatchWeights,
+    t: &Thresholds,
+) -> MatchScore {
     score(&as_wanted(new), &as_candidate(stored), w, t)
 }
 
@@ -229,7 +234,10 @@ mod tests {
         // Positions decide when both are known: "A2" = "a-2"; "3" = "03".
         a.position = Some("A2".into());
         c.position = Some("a-2".into());
-        assert_eq!(same_catalog_track(&a, &c).as_deref(), Some("same position A2"));
+        assert_eq!(
+            same_catalog_track(&a, &c).as_deref(),
+            Some("same position A2")
+        );
         c.position = Some("B1".into());
         assert_eq!(same_catalog_track(&a, &c), None);
         a.position = Some("03".into());

@@ -220,7 +220,9 @@ fn agree(cmp: Compare, a: &str, b: &str) -> bool {
     match cmp {
         Compare::Text => normalize_text(a) == normalize_text(b),
         Compare::Artist => artist_key(a) == artist_key(b),
-        Compare::Title => normalize_text(&parse_title(a).title) == normalize_text(&parse_title(b).title),
+        Compare::Title => {
+            normalize_text(&parse_title(a).title) == normalize_text(&parse_title(b).title)
+        }
         Compare::Mix => mix_key(Some(a)) == mix_key(Some(b)),
         Compare::Catalog => normalize_catalog(a) == normalize_catalog(b),
         Compare::Date => {
@@ -320,7 +322,10 @@ impl Merger<'_> {
             .collect();
         let order_text = order.join(" > ");
         self.settle(field, readings, cmp, |chosen| {
-            format!("{} first in the {field} precedence ({order_text})", chosen.source)
+            format!(
+                "{} first in the {field} precedence ({order_text})",
+                chosen.source
+            )
         })
     }
 
@@ -462,7 +467,9 @@ pub fn merge_records(
     let empty = m.out.isrc.is_none();
     m.close_flags("isrc", empty);
 
-    m.out.album = m.text(&group, "album", Compare::Text, |c| c.release_title.as_deref());
+    m.out.album = m.text(&group, "album", Compare::Text, |c| {
+        c.release_title.as_deref()
+    });
     m.out.label = m.text(&group, "label", Compare::Text, |c| c.label.as_deref());
     m.out.catalog_number = m.text(&group, "catalog_number", Compare::Catalog, |c| {
         c.catalog_number.as_deref()
@@ -513,7 +520,7 @@ fn merge_bpm(m: &mut Merger<'_>, group: &[&PlatformTrack]) {
         match c.bpm {
             // Deezer and others write 0 for "unknown": not a reading.
             None => {}
-            Some(b) if b == 0.0 => {}
+            Some(0.0) => {}
             Some(b) => match bpm::validate_bpm(b) {
                 Ok(v) => usable.push((c.platform.clone(), v)),
                 Err(e) => m.flag("bpm", &c.platform, &b.to_string(), e.to_string()),
@@ -553,9 +560,11 @@ fn merge_bpm(m: &mut Merger<'_>, group: &[&PlatformTrack]) {
         others.push(r);
     }
     if !disagreeing.is_empty() {
-        let half_double = disagreeing
-            .iter()
-            .all(|r| r.value.parse::<f32>().is_ok_and(|b| is_half_double(b, d.bpm)));
+        let half_double = disagreeing.iter().all(|r| {
+            r.value
+                .parse::<f32>()
+                .is_ok_and(|b| is_half_double(b, d.bpm))
+        });
         m.out.conflicts.push(Conflict {
             field: "bpm".into(),
             chosen: chosen.clone(),
@@ -741,7 +750,11 @@ mod tests {
         assert!(!t.needs_review());
         // Identity fields record what the others said, without conflict.
         assert_eq!(t.fields["title"].others.len(), 2);
-        assert!(!t.conflicts.iter().any(|c| c.field == "title" || c.field == "mix"));
+        assert!(
+            !t.conflicts
+                .iter()
+                .any(|c| c.field == "title" || c.field == "mix")
+        );
     }
 
     #[test]
@@ -753,7 +766,10 @@ mod tests {
         sp.key = Some("8A".into());
         let t = merge_records(&sp, &[&bp], &o.policy(KeyNotation::OpenKey));
         let key = t.key.unwrap();
-        assert_eq!((key.source.as_str(), key.display.as_str()), ("beatport", "6m"));
+        assert_eq!(
+            (key.source.as_str(), key.display.as_str()),
+            ("beatport", "6m")
+        );
         let c = t.conflicts.iter().find(|c| c.field == "key").unwrap();
         assert_eq!(c.others[0].source, "spotify");
         assert!(c.others[0].value.contains("A minor"), "{c:?}");
@@ -810,7 +826,10 @@ mod tests {
         a.genre = Some("Dubstep".into());
         let t = merge_records(&a, &[], &o.policy(KeyNotation::Standard));
         let b = t.bpm.unwrap();
-        assert_eq!((b.value, b.rekordbox, b.alternative), (140.0, 14000, Some(70.0)));
+        assert_eq!(
+            (b.value, b.rekordbox, b.alternative),
+            (140.0, 14000, Some(70.0))
+        );
         assert!(b.note.contains("doubled"), "{}", b.note);
     }
 

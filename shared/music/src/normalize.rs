@@ -380,11 +380,12 @@ fn is_noise_group(norm: &str) -> bool {
 /// Discogs' "Metropoll Sky UnderMix".
 fn is_mix_text(norm: &str) -> bool {
     let words: Vec<&str> = norm.split(' ').collect();
-    words.iter().any(|w| {
-        MIX_WORDS.contains(w) || (w.len() > 3 && w.ends_with("mix") && w.is_ascii())
-    }) || words
-        .windows(2)
-        .any(|p| p[0] == "re" && MIX_WORDS.contains(&format!("re{}", p[1]).as_str()))
+    words
+        .iter()
+        .any(|w| MIX_WORDS.contains(w) || (w.len() > 3 && w.ends_with("mix") && w.is_ascii()))
+        || words
+            .windows(2)
+            .any(|p| p[0] == "re" && MIX_WORDS.contains(&format!("re{}", p[1]).as_str()))
 }
 
 /// Returns the artists after a leading feat marker, if the text is a feat. credit. "with" is

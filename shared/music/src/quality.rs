@@ -25,7 +25,9 @@ const MAX_QUALITY_INPUT: usize = 64;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum QualityError {
     /// Not a format we know (`.xyz`, `cassette`).
-    #[error("unknown audio format '{input}' (expected flac, alac, wav, aiff, mp3, aac, ogg, opus or wma)")]
+    #[error(
+        "unknown audio format '{input}' (expected flac, alac, wav, aiff, mp3, aac, ogg, opus or wma)"
+    )]
     UnknownFormat {
         /// The text as given.
         input: String,
@@ -412,7 +414,10 @@ pub enum UpgradeDecision {
 /// Decides between duplicate and upgrade for a track already in the library, so "wanted
 /// lossless, existing 128 kbps MP3" continues as an upgrade while "wanted 320, existing FLAC"
 /// stays a duplicate.
-pub fn upgrade_decision(existing: Option<&AudioQuality>, target: &QualityTarget) -> UpgradeDecision {
+pub fn upgrade_decision(
+    existing: Option<&AudioQuality>,
+    target: &QualityTarget,
+) -> UpgradeDecision {
     let Some(q) = existing else {
         return UpgradeDecision::NoFile {
             reason: format!("the library has no file for this track yet; wanted {target}"),
@@ -447,13 +452,13 @@ mod tests {
             AudioQuality::lossless(Flac, 24, 192_000),
             AudioQuality::lossless(Flac, 24, 96_000),
             AudioQuality::lossless(Wav, 16, 44_100),
-            AudioQuality::lossy(Opus, 256),  // 384 eq
-            AudioQuality::lossy(Mp3, 320),   // 320
-            AudioQuality::lossy(Aac, 256),   // 320 eq, tie broken by fields
-            AudioQuality::lossy(Mp3, 256),   // 256
-            AudioQuality::lossy(Mp3, 192),   // 192
-            AudioQuality::lossy(Aac, 128),   // 160
-            AudioQuality::lossy(Mp3, 128),   // 128
+            AudioQuality::lossy(Opus, 256), // 384 eq
+            AudioQuality::lossy(Mp3, 320),  // 320
+            AudioQuality::lossy(Aac, 256),  // 320 eq, tie broken by fields
+            AudioQuality::lossy(Mp3, 256),  // 256
+            AudioQuality::lossy(Mp3, 192),  // 192
+            AudioQuality::lossy(Aac, 128),  // 160
+            AudioQuality::lossy(Mp3, 128),  // 128
             AudioQuality {
                 format: Mp3,
                 bitrate_kbps: None,
@@ -530,14 +535,24 @@ mod tests {
             ("m4a 256k", AudioQuality::lossy(Aac, 256)),
             ("FLAC 24/96", AudioQuality::lossless(Flac, 24, 96_000)),
             ("flac 16/44.1", AudioQuality::lossless(Flac, 16, 44_100)),
-            ("FLAC 16bit 44.1kHz", AudioQuality::lossless(Flac, 16, 44_100)),
+            (
+                "FLAC 16bit 44.1kHz",
+                AudioQuality::lossless(Flac, 16, 44_100),
+            ),
             ("wav 24 bit 48 khz", AudioQuality::lossless(Wav, 24, 48_000)),
         ];
         for (input, want) in cases {
             assert_eq!(AudioQuality::parse(input).as_ref(), Ok(want), "{input}");
         }
         assert_eq!(AudioQuality::parse("flac").unwrap().format, Flac);
-        for bad in ["", "128 kbps", "cassette 90", "mp3 0", "flac 7/44.1", "mp3 fast"] {
+        for bad in [
+            "",
+            "128 kbps",
+            "cassette 90",
+            "mp3 0",
+            "flac 7/44.1",
+            "mp3 fast",
+        ] {
             let e = AudioQuality::parse(bad).unwrap_err();
             assert!(e.to_string().contains(&format!("'{bad}'")), "{bad}: {e}");
         }
