@@ -97,6 +97,11 @@ pub struct HttpConfig {
     /// Extra spacing the rate limiter adds between requests, in percent of the limit's
     /// spacing: platforms count arrivals on their side, after network jitter.
     pub rate_margin_pct: f64,
+    /// Allowance, in ms, for the delay between a request leaving the limiter and reaching
+    /// the platform (a busy CPU, a slow connect): the sliding log of send times spans the
+    /// limit's window plus this, so a late sender cannot put one request too many into the
+    /// platform's window. Costs throughput at low limits (1/s becomes 1 per 1.25 s).
+    pub rate_jitter_ms: u64,
 }
 
 impl Default for HttpConfig {
@@ -107,6 +112,7 @@ impl Default for HttpConfig {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             user_agent: DEFAULT_USER_AGENT.into(),
             rate_margin_pct: 5.0,
+            rate_jitter_ms: 200,
         }
     }
 }

@@ -23,6 +23,7 @@ pub struct PlatformContext {
     key_prefix: Arc<str>,
     limits: Arc<BTreeMap<String, RateLimitConfig>>,
     margin: f64,
+    jitter: std::time::Duration,
     breaker_cfg: Arc<BreakerConfig>,
     cache: ResponseCache,
     breakers: Arc<Mutex<HashMap<String, CircuitBreaker>>>,
@@ -76,6 +77,7 @@ impl PlatformContext {
             key_prefix: key_prefix.into(),
             limits: Arc::new(cfg.limits.clone()),
             margin: cfg.http.rate_margin_pct / 100.0,
+            jitter: std::time::Duration::from_millis(cfg.http.rate_jitter_ms),
             breaker_cfg: Arc::new(cfg.breaker.clone()),
             cache,
             breakers: Arc::default(),
@@ -116,6 +118,7 @@ impl PlatformContext {
             self.limits.get(info.id),
             self.margin,
         )
+        .with_jitter(self.jitter)
     }
 
     /// The platform's limiter: fleet-wide in Redis when the context has Redis.

@@ -74,6 +74,38 @@ impl PlatformError {
         self
     }
 
+    /// A platform that cannot start because a credential is missing: `detail` says which
+    /// variable is empty, the headline (what a person reads) says the platform is disabled
+    /// and why the platform needs it.
+    pub fn missing_credential(
+        platform: &str,
+        display_name: &str,
+        env: &str,
+        what: &str,
+        why: &str,
+    ) -> Self {
+        PlatformError::new(
+            platform,
+            ErrorClass::Auth,
+            format!("no {what} configured ({env} is empty or not set)"),
+        )
+        .with_headline(format!(
+            "{display_name} is disabled: {env} is not set ({why})"
+        ))
+    }
+
+    /// Gives an authentication refusal the sentence a person can act on (`sentence`, e.g.
+    /// "Discogs refused the token: check …"); the technical detail stays in `detail` and is
+    /// logged once here — it never contains the credential, which travels in a header.
+    /// Other classes pass through unchanged.
+    pub fn explain_auth(self, sentence: &str) -> Self {
+        if self.class != ErrorClass::Auth {
+            return self;
+        }
+        tracing::warn!(platform = %self.platform, detail = %self.detail, "{sentence}");
+        self.with_headline(sentence)
+    }
+
     /// The same error with the wait the platform asked for.
     pub fn with_retry_after(mut self, retry_after: Option<Duration>) -> Self {
         self.retry_after = retry_after;

@@ -60,9 +60,18 @@ pub struct Rate {
     /// its side, after network jitter, so spacing exactly at the limit would sometimes
     /// put one request too many into its window.
     pub margin: f64,
+    /// Added to the sliding log's window: the delay a request may take between leaving the
+    /// limiter and reaching the platform (see `HttpConfig::rate_jitter_ms`).
+    pub jitter: Duration,
 }
 
 impl Rate {
+    /// The same limit with a send-delay allowance on the sliding log.
+    pub fn with_jitter(mut self, jitter: Duration) -> Rate {
+        self.jitter = jitter;
+        self
+    }
+
     /// The platform's default, overridden by configuration, with `margin`.
     pub fn resolve(default: RateLimit, cfg: Option<&RateLimitConfig>, margin: f64) -> Rate {
         let requests = cfg
@@ -87,6 +96,7 @@ impl Rate {
             } else {
                 0.0
             },
+            jitter: Duration::ZERO,
         }
     }
 
@@ -107,9 +117,10 @@ impl Rate {
         self.requests.max(self.burst)
     }
 
-    /// The sliding log's window: the limit's window plus the margin.
+    /// The sliding log's window: the limit's window plus the margin and the send-delay
+    /// allowance.
     pub fn log_window(&self) -> Duration {
-        self.per.mul_f64(1.0 + self.margin)
+        self.per.mul_f64(1.0 + self.margin) + self.jitter
     }
 
     /// Requests per second this limit allows (margin excluded), for reports.
@@ -418,6 +429,7 @@ mod tests {
             per: Duration::from_millis(per_ms),
             burst,
             margin: 0.0,
+            jitter: Duration::ZERO,
         }
     }
 

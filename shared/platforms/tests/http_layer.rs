@@ -294,6 +294,7 @@ async fn redis_gcra_books_slots_in_order_across_limiters_and_refuses_far_ones() 
         per: Duration::from_secs(1),
         burst: 1,
         margin: 0.0,
+        jitter: Duration::ZERO,
     };
     // two processes' limiters on one key
     let l1 = Limiter::redis("mb", rate, conn.clone(), &p, Arc::default());

@@ -168,6 +168,12 @@ impl Env {
                 self.fixtures.base_url(),
             ),
             ("RUST_LOG".into(), "info".into()),
+            // The fixture server is not MusicBrainz: these tests are about the fleet, so the
+            // 1 request/s courtesy limit is lifted (tests/tests/ratelimit.rs sets its own).
+            (
+                "CRATEDIGGER__PLATFORMS__LIMITS__MUSICBRAINZ__REQUESTS".into(),
+                "100".into(),
+            ),
         ];
         v.extend(self.extra_env.iter().cloned());
         v

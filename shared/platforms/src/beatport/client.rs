@@ -357,24 +357,18 @@ impl MetadataPlatform for Beatport {
 }
 
 fn missing_token() -> PlatformError {
-    PlatformError::new(
+    PlatformError::missing_credential(
         ID,
-        ErrorClass::Auth,
-        format!("no bearer token configured ({TOKEN_ENV} is empty or not set)"),
+        "Beatport",
+        TOKEN_ENV,
+        "bearer token",
+        "API v4 answers only requests with an OAuth bearer token",
     )
-    .with_headline(format!(
-        "Beatport is disabled: {TOKEN_ENV} is not set (API v4 answers only requests with an OAuth bearer token)"
-    ))
 }
 
-/// Gives a refused token the sentence a person can act on; the technical detail stays in
-/// `detail` and is logged here once per refusal (it never contains the token).
+/// A refused token gets the sentence a person can act on.
 fn explain(e: PlatformError) -> PlatformError {
-    if e.class != ErrorClass::Auth {
-        return e;
-    }
-    tracing::warn!(platform = ID, detail = %e.detail, "{AUTH_REFUSED}");
-    e.with_headline(AUTH_REFUSED)
+    e.explain_auth(AUTH_REFUSED)
 }
 
 /// Search text: brackets and quotes become spaces, whitespace collapses.

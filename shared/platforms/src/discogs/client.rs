@@ -389,24 +389,18 @@ impl MetadataPlatform for Discogs {
 }
 
 fn missing_token() -> PlatformError {
-    PlatformError::new(
+    PlatformError::missing_credential(
         ID,
-        ErrorClass::Auth,
-        format!("no personal access token configured ({TOKEN_ENV} is empty or not set)"),
+        "Discogs",
+        TOKEN_ENV,
+        "personal access token",
+        "Discogs answers database searches only with a personal access token",
     )
-    .with_headline(format!(
-        "Discogs is disabled: {TOKEN_ENV} is not set (Discogs answers database searches only with a personal access token)"
-    ))
 }
 
-/// Gives a refused token the sentence a person can act on; the technical detail stays in
-/// `detail` and is logged here (it never contains the token, which travels in a header).
+/// A refused token gets the sentence a person can act on.
 fn explain(e: PlatformError) -> PlatformError {
-    if e.class != ErrorClass::Auth {
-        return e;
-    }
-    tracing::warn!(platform = ID, detail = %e.detail, "{AUTH_REFUSED}");
-    e.with_headline(AUTH_REFUSED)
+    e.explain_auth(AUTH_REFUSED)
 }
 
 /// Lower-case alphanumeric words joined by single spaces, for loose title comparison.
