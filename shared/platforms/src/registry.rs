@@ -78,7 +78,7 @@ impl Registry {
         match build() {
             Ok(p) => self.register(Arc::new(p)),
             Err(e) => {
-                tracing::error!(platform = id, error = %e, "platform left out");
+                tracing::warn!(platform = id, reason = %e, "platform left out");
                 self.disabled.push(DisabledPlatform {
                     id: id.into(),
                     reason: e.to_string(),

@@ -8,6 +8,8 @@ use crate::context::PlatformContext;
 use crate::http::{HttpClient, PlatformError, RequestOptions};
 use crate::mapping::{is_featuring, normalize_isrc};
 use crate::platform::{MetadataPlatform, PlatformFuture, PlatformInfo, RateLimit};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use cratedigger_domain::{ArtistCredit, ArtistRole, ErrorClass, PlatformTrack};
 use serde::de::DeserializeOwned;
 use std::collections::HashSet;
@@ -163,7 +165,7 @@ impl Spotify {
                 http,
                 api_base: cfg.base_url.trim_end_matches('/').to_string(),
                 accounts_base: cfg.accounts_url.trim_end_matches('/').to_string(),
-                basic: format!("Basic {}", base64(format!("{id}:{secret}").as_bytes())),
+                basic: format!("Basic {}", STANDARD.encode(format!("{id}:{secret}"))),
                 token: tokio::sync::Mutex::new(None),
                 max_playlist_tracks: cfg.max_playlist_tracks.max(1),
                 max_playlist_pages: cfg.max_playlist_pages.max(1),
@@ -494,28 +496,6 @@ impl MetadataPlatform for Spotify {
 /// A 401 from the API (the token is no longer accepted), as opposed to a 403 (refused).
 fn is_unauthorized(e: &PlatformError) -> bool {
     e.class == ErrorClass::Auth && e.detail.starts_with("HTTP 401")
-}
-
-/// Standard base64 (RFC 4648, with padding) for the HTTP Basic credentials.
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for (i, shift) in [18u32, 12, 6, 0].into_iter().enumerate() {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[((n >> shift) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 /// Spotify ids are base 62; anything else is refused before a call is made.
@@ -932,19 +912,6 @@ mod tests {
         assert_eq!(
             s.tracks_by_isrc("nope").await.unwrap_err().class,
             ErrorClass::BadRequest
-        );
-    }
-
-    #[test]
-    fn base64_matches_rfc_4648() {
-        assert_eq!(base64(b""), "");
-        assert_eq!(base64(b"f"), "Zg==");
-        assert_eq!(base64(b"fo"), "Zm8=");
-        assert_eq!(base64(b"foo"), "Zm9v");
-        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
-        assert_eq!(
-            base64(b"test-id:test-secret"),
-            "dGVzdC1pZDp0ZXN0LXNlY3JldA=="
         );
     }
 
