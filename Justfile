@@ -41,7 +41,7 @@ sync FILE:
 up: setup
     cargo run --release -p cratedigger -- up
 
-# Run a benchmark and append its results to docs/benchmarks.md (available: queue, sync, music)
+# Run a benchmark and append its results to docs/benchmarks.md (available: queue, sync, music, acquisition)
 bench WHAT:
     #!/usr/bin/env bash
     set -euo pipefail
@@ -62,6 +62,10 @@ bench WHAT:
             set -x
             cargo run --release -p cratedigger-e2e --bin bench-music -- --markdown docs/benchmarks.md
             ;;
+        acquisition)
+            set -x
+            cargo run --release -p cratedigger-e2e --bin bench-acquisition -- --markdown docs/benchmarks.md
+            ;;
         *)
             echo "unknown benchmark '{{ WHAT }}'; available benchmarks:" >&2
             echo "  queue  enqueue and drain 50,000 jobs through the fleet's queue layer and worker runtime," >&2
@@ -70,6 +74,8 @@ bench WHAT:
             echo "         platforms' limits: wall time vs the rate-limit lower bound, requests per track, speed-up" >&2
             echo "  music  duplicate check against a generated 1,000,000-track library (one track p50/p99, a" >&2
             echo "         10,000-track batch) and matching accuracy on a labelled set from the fixtures" >&2
+            echo "  acquisition  fake-lossless detector on generated signals: 128-320 kbps MP3-to-FLAC transcodes" >&2
+            echo "         caught, genuine FLACs flagged, CPU per minute of audio vs flac -t (needs flac, lame)" >&2
             exit 1
             ;;
     esac

@@ -8,7 +8,8 @@
 #   6. kustomize render of both overlays      k8s/overlays/{dev,prod} (kubectl kustomize)
 #   7. Kubernetes OpenAPI schemas (strict)    kubernetes-validate, offline
 #   8. KEDA CRD schemas                       deploy/scripts/crd_validate.py, ../shared/schemas/keda
-#   9. operational invariants                 deploy/scripts/k8s_invariants.py
+#   9. operational invariants                 deploy/scripts/k8s_invariants.py (drain bounds, probes,
+#                                             security, PDBs, KEDA incl. scale-to-zero, volumes)
 # Missing tools are installed quietly and idempotently: promtool from Debian's `prometheus`
 # package (extracted, the daemon is not installed), a Python venv with kubernetes-validate,
 # jsonschema and PyYAML in ~/.cache/cratedigger-ops. The live check that every metric the
@@ -122,7 +123,7 @@ for overlay in dev prod; do
     run "kubernetes-validate --strict (Kubernetes $K8S_VERSION schemas): $overlay" \
         "$VENV/bin/kubernetes-validate" --strict --quiet --no-warn -k "$K8S_VERSION" "$rendered"
     run "KEDA CRD schema (ScaledObject): $overlay" "$PY" deploy/scripts/crd_validate.py "${KEDA_CRDS[@]}" -- "$rendered"
-    run "invariants (grace > shutdown > longest job, probes, non-root, PDBs, KEDA): $overlay" \
+    run "invariants (grace > shutdown > longest job, probes, non-root, PDBs, KEDA, scale to zero, volumes): $overlay" \
         "$PY" deploy/scripts/k8s_invariants.py "$rendered"
 done
 

@@ -14,7 +14,16 @@ output), the ones no schema can check:
   drains at one replica), selecting that role's pods;
 - a default-deny NetworkPolicy over the fleet; Secret/ConfigMap references that resolve (a
   Secret absent from the render must be created out of band: reported, not failed);
-- images pinned to something other than `latest`.
+- images pinned to something other than `latest`;
+- the acquisition roles: acquisition-scout and quality-assessor scale to ZERO (minReplicaCount
+  0, a fallback of at least 1 replica), the others do not need to; each longest-job annotation
+  covers the setting that bounds the job (discovery deadline, download timeout) and no job
+  queues behind an in-process slot first (worker concurrency <= download / analysis slots);
+- volumes: every pod that mounts the library also mounts staging; library, staging and slskd
+  downloads are claims of one family (same storage class, access modes and
+  cratedigger.io/volume-family label); a claim mounted by several pods is ReadWriteMany (or
+  ReadWriteOnce marked cratedigger.io/single-node); each role mounts what it uses (writers
+  read-write, the scheduler read-only) at the path its settings name.
 
 Usage: k8s_invariants.py RENDERED.yaml   (exit 0 when all hold, 1 with one line per breach)
 """
@@ -24,8 +33,34 @@ import sys
 
 import yaml
 
-WORKERS = {"research-lead": "research", "metadata-scout": "metadata", "consolidator": "consolidate"}
+WORKERS = {
+    "research-lead": "research",
+    "metadata-scout": "metadata",
+    "consolidator": "consolidate",
+    "discovery-scout": "discovery",
+    "acquisition-scout": "download",
+    "quality-assessor": "analysis",
+}
 ROLES = ["scheduler", *WORKERS]
+# Roles that must scale to zero when their queue is empty (bursty, costly while idle).
+SCALE_TO_ZERO = {"acquisition-scout", "quality-assessor"}
+
+# Acquisition volumes, by the claim label cratedigger.io/volume, and the setting naming the path
+# each is mounted at.
+VOLUME_PATH_SETTING = {
+    "library": "CRATEDIGGER__ACQUISITION__LIBRARY_DIR",
+    "staging": "CRATEDIGGER__ACQUISITION__STAGING_DIR",
+    "slskd-downloads": "CRATEDIGGER__SOURCES__SOULSEEK__DOWNLOADS_DIR",
+}
+# role -> {volume: needs write access}. Roles not listed mount none of them.
+VOLUME_USE = {
+    "scheduler": {"library": False, "staging": False},  # disk gauges only
+    "consolidator": {"library": True, "staging": True},  # files verified downloads
+    "acquisition-scout": {"staging": True, "library": False, "slskd-downloads": True},
+    "quality-assessor": {"staging": True},  # writes tags into staged files
+}
+# Default per-source download slots of one acquisition scout (AcquisitionSettings::concurrency_for).
+DEFAULT_DOWNLOAD_SLOTS = 2
 
 
 def component(obj):
@@ -37,6 +72,25 @@ def env_value(container, name):
         if e.get("name") == name:
             return e.get("value")
     return None
+
+
+def setting(container, configmaps, name):
+    """A setting as the container sees it: its own env, else a ConfigMap it loads."""
+    v = env_value(container, name)
+    if v is not None:
+        return v
+    for ef in container.get("envFrom", []):
+        ref = ef.get("configMapRef", {}).get("name")
+        if ref in configmaps and name in configmaps[ref]:
+            return configmaps[ref][name]
+    return None
+
+
+def as_int(value):
+    try:
+        return int(str(value))
+    except (TypeError, ValueError):
+        return None
 
 
 def selects(selector, labels):
@@ -60,7 +114,10 @@ def main(path):
         for d in by_kind.get("Deployment", [])
         if d["metadata"].get("labels", {}).get("app.kubernetes.io/name") == "cratedigger"
     }
-    configmaps = {d["metadata"]["name"] for d in by_kind.get("ConfigMap", [])}
+    configmaps = {d["metadata"]["name"]: d.get("data", {}) for d in by_kind.get("ConfigMap", [])}
+    claims = {d["metadata"]["name"]: d for d in by_kind.get("PersistentVolumeClaim", [])}
+    claim_kind = {n: c["metadata"].get("labels", {}).get("cratedigger.io/volume") for n, c in claims.items()}
+    mounted_by = {}  # claim name -> Deployment names
     secrets = {d["metadata"]["name"] for d in by_kind.get("Secret", [])}
     missing_secrets = set()
 
@@ -122,6 +179,70 @@ def main(path):
                 err(f"{name}: CRATEDIGGER__WORKERS__SHUTDOWN_TIMEOUT_SECS is not set")
             elif not grace > int(shutdown) > int(longest):
                 err(f"{name}: need terminationGracePeriodSeconds ({grace}) > shutdown timeout ({shutdown}) > longest job ({longest})")
+
+        # What bounds the longest job must be set, and covered by the annotation.
+        lj = as_int(longest)
+        conc = as_int(env_value(c, "CRATEDIGGER__WORKERS__CONCURRENCY"))
+        if role == "discovery-scout":
+            deadline = as_int(env_value(c, "CRATEDIGGER__ACQUISITION__DISCOVERY_DEADLINE_SECS"))
+            if deadline is None:
+                err(f"{name}: set CRATEDIGGER__ACQUISITION__DISCOVERY_DEADLINE_SECS (it bounds the longest job)")
+            elif lj is not None and not lj > deadline:
+                err(f"{name}: longest job ({lj}) must exceed the discovery deadline ({deadline})")
+        if role == "acquisition-scout":
+            timeout = as_int(env_value(c, "CRATEDIGGER__ACQUISITION__DOWNLOAD_TIMEOUT_SECS"))
+            if timeout is None:
+                err(f"{name}: set CRATEDIGGER__ACQUISITION__DOWNLOAD_TIMEOUT_SECS (it bounds the longest job)")
+            elif lj is not None and not lj > timeout:
+                err(f"{name}: longest job ({lj}) must exceed the download timeout ({timeout})")
+            slots = [
+                as_int(e.get("value"))
+                for e in c.get("env", [])
+                if e.get("name", "").startswith("CRATEDIGGER__ACQUISITION__DOWNLOAD_CONCURRENCY__")
+            ]
+            fewest = min([DEFAULT_DOWNLOAD_SLOTS, *[x for x in slots if x is not None]])
+            if conc is None or conc > fewest:
+                err(f"{name}: CRATEDIGGER__WORKERS__CONCURRENCY ({conc}) must be set and not above the fewest download slots of a source ({fewest}), or a job waits for a slot and outlasts the longest-job bound")
+        if role == "quality-assessor":
+            slots = as_int(env_value(c, "CRATEDIGGER__ACQUISITION__ANALYSIS_CONCURRENCY"))
+            if slots is None or conc is None or conc > slots:
+                err(f"{name}: set CRATEDIGGER__WORKERS__CONCURRENCY ({conc}) not above CRATEDIGGER__ACQUISITION__ANALYSIS_CONCURRENCY ({slots}), or a job waits for a decode slot and outlasts the longest-job bound")
+
+        # Acquisition volumes: what the role mounts, how, and where.
+        pod_volumes = {v.get("name"): v for v in pod.get("volumes", [])}
+        mounts = {}  # volume kind -> (mount, claim name, read-only)
+        for m in c.get("volumeMounts", []):
+            pvc = pod_volumes.get(m.get("name"), {}).get("persistentVolumeClaim")
+            if not pvc:
+                continue
+            claim = pvc.get("claimName")
+            mounted_by.setdefault(claim, set()).add(name)
+            if claim not in claims:
+                err(f"{name}: mounts claim {claim}, which is not in the render")
+                continue
+            kind = claim_kind.get(claim)
+            read_only = bool(m.get("readOnly") or pvc.get("readOnly"))
+            mounts[kind] = (m, claim, read_only)
+        wanted = VOLUME_USE.get(role, {})
+        for kind, (m, claim, read_only) in mounts.items():
+            if kind not in wanted:
+                err(f"{name}: mounts the {kind} volume ({claim}) but the role does not use it")
+        for kind, needs_write in wanted.items():
+            if kind not in mounts:
+                err(f"{name}: must mount the {kind} volume (the role {'writes' if needs_write else 'reads'} it)")
+                continue
+            m, claim, read_only = mounts[kind]
+            if needs_write and read_only:
+                err(f"{name}: mounts the {kind} volume read-only but writes to it")
+            if not needs_write and not read_only:
+                err(f"{name}: mounts the {kind} volume read-write; it only reads it, mount it readOnly")
+            want_path = setting(c, configmaps, VOLUME_PATH_SETTING[kind])
+            if want_path is None:
+                err(f"{name}: {VOLUME_PATH_SETTING[kind]} is not set, so the process would not use the mounted {kind} volume")
+            elif m.get("mountPath", "").rstrip("/") != want_path.rstrip("/"):
+                err(f"{name}: the {kind} volume is mounted at {m.get('mountPath')} but {VOLUME_PATH_SETTING[kind]} is {want_path}")
+        if "library" in mounts and "staging" not in mounts:
+            err(f"{name}: mounts the library without staging (files reach the library only through staging)")
 
         # Probes.
         ports = {p.get("name"): p.get("containerPort") for p in c.get("ports", [])}
@@ -209,6 +330,40 @@ def main(path):
             namespaces = set(re.findall(r'namespace="([^"]*)"', query))
             if ns and namespaces != {ns}:
                 err(f"{so['metadata']['name']}: query must select namespace=\"{ns}\" (the overlay's), found {sorted(namespaces)}")
+            if role in SCALE_TO_ZERO:
+                so_name = so["metadata"]["name"]
+                if so["spec"].get("minReplicaCount", 0) != 0:
+                    err(f"{so_name}: {role} must scale to zero (minReplicaCount 0), found {so['spec'].get('minReplicaCount')}")
+                if so["spec"].get("idleReplicaCount") not in (None, 0):
+                    err(f"{so_name}: idleReplicaCount must be unset or 0")
+                if as_int(so["spec"].get("fallback", {}).get("replicas")) in (None, 0):
+                    err(f"{so_name}: a role at zero needs fallback.replicas >= 1, or a Prometheus outage strands its queue")
+                if "cratedigger_queue_depth" not in query or "cratedigger_queue_inflight" not in query:
+                    err(f"{so_name}: the wake-up query must count waiting and held jobs: {query}")
+
+    # Volume family: library, staging and slskd downloads alike; shared claims RWX.
+    family = {}
+    for claim, c in claims.items():
+        kind = claim_kind.get(claim)
+        if kind is None:
+            continue
+        spec = c.get("spec", {})
+        family[kind] = (
+            spec.get("storageClassName"),
+            tuple(sorted(spec.get("accessModes", []))),
+            c["metadata"].get("labels", {}).get("cratedigger.io/volume-family"),
+        )
+        users = mounted_by.get(claim, set())
+        single_node = c["metadata"].get("annotations", {}).get("cratedigger.io/single-node") == "true"
+        if users and "ReadWriteMany" not in spec.get("accessModes", []) and not single_node:
+            err(f"PersistentVolumeClaim {claim}: mounted by {sorted(users)} (each possibly on another node) but not ReadWriteMany; mark it cratedigger.io/single-node only on a one-node cluster")
+        if not users:
+            err(f"PersistentVolumeClaim {claim}: no Deployment mounts it")
+    for kind in ("library", "staging"):
+        if kind not in family:
+            err(f"no PersistentVolumeClaim labelled cratedigger.io/volume={kind}")
+    if len(set(family.values())) > 1:
+        err(f"the acquisition claims are not one family (storage class, access modes, volume-family label): {family}")
 
     # Network policy: default deny over the fleet.
     deny = [
@@ -228,7 +383,10 @@ def main(path):
     for e in errors:
         print(f"FAIL {path}: {e}")
     if not errors:
-        print(f"ok   {path}: {len(ROLES)} roles, grace > shutdown > longest job, probes, non-root, PDBs, KEDA, network policy")
+        print(
+            f"ok   {path}: {len(ROLES)} roles, grace > shutdown > longest job, probes, non-root, PDBs, KEDA "
+            f"({', '.join(sorted(SCALE_TO_ZERO))} to zero), {len(claims)} volumes of one family, network policy"
+        )
     return 1 if errors else 0
 
 

@@ -12,7 +12,9 @@
       docs/operations.md that exists (GitHub anchor of a heading).
   ops_lint.py compose COMPOSE.yaml
       The local stack: every service has an image or a build, every bind-mounted file or
-      folder exists, the fleet's services exist, and Prometheus/Grafana are provisioned.
+      folder exists, the fleet's services exist, and Prometheus/Grafana are provisioned;
+      a service that mounts the library volume also mounts staging, and each acquisition
+      volume is mounted where the service's settings say it is.
 
 Exit 0 when the checks pass, 1 with one line per problem.
 """
@@ -149,7 +151,10 @@ def compose(path):
     with open(path, encoding="utf-8") as f:
         c = yaml.safe_load(f)
     services = c.get("services", {})
-    for required in ("postgres", "redis", "scheduler", "research-lead", "metadata-scout", "consolidator", "prometheus", "grafana"):
+    for required in (
+        "postgres", "redis", "scheduler", "research-lead", "metadata-scout", "consolidator",
+        "discovery-scout", "acquisition-scout", "quality-assessor", "prometheus", "grafana",
+    ):
         if required not in services:
             problems.append(f"service '{required}' is missing")
     for name, s in services.items():
@@ -169,8 +174,29 @@ def compose(path):
                 full = os.path.normpath(os.path.join(base, src))
                 if not os.path.exists(full):
                     problems.append(f"service '{name}': mounted path {src} does not exist ({full})")
+    # Acquisition volumes: named volume -> the setting naming where a service finds it.
+    volume_setting = {
+        "library": "CRATEDIGGER__ACQUISITION__LIBRARY_DIR",
+        "staging": "CRATEDIGGER__ACQUISITION__STAGING_DIR",
+        "slskd-downloads": "CRATEDIGGER__SOURCES__SOULSEEK__DOWNLOADS_DIR",
+    }
+    for name, s in services.items():
+        env = s.get("environment", {}) or {}
+        targets = {}
+        for v in s.get("volumes", []):
+            if isinstance(v, str):
+                parts = v.split(":")
+                if len(parts) >= 2:
+                    targets[parts[0]] = parts[1]
+            elif isinstance(v, dict):
+                targets[v.get("source", "")] = v.get("target", "")
+        if "library" in targets and "staging" not in targets:
+            problems.append(f"service '{name}' mounts the library volume without staging")
+        for vol, key in volume_setting.items():
+            if vol in targets and isinstance(env, dict) and env.get(key) != targets[vol]:
+                problems.append(f"service '{name}': volume {vol} is mounted at {targets[vol]} but {key} is {env.get(key)!r}")
     if not problems:
-        print(f"ok   {path}: {len(services)} services, build and every mounted file present")
+        print(f"ok   {path}: {len(services)} services, build and every mounted file present, acquisition volumes where the settings say")
     return fail(problems, path)
 
 

@@ -50,6 +50,10 @@ impl ApiError {
             field: Some(field.into()),
         }
     }
+    /// The request field the error names, if any.
+    pub fn field(&self) -> Option<&str> {
+        self.field.as_deref()
+    }
     /// Any status with a message.
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
         Self {
@@ -620,6 +624,10 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/syncs/{id}", get(get_sync))
         .route("/v1/syncs/{id}/items", get(sync_items))
         .route("/v1/items", get(items))
+        .route("/v1/items/{id}/candidates", get(crate::review::candidates_route))
+        .route("/v1/items/{id}/approve", post(crate::review::approve_route))
+        .route("/v1/items/{id}/reject", post(crate::review::reject_route))
+        .route("/v1/review", get(crate::review::review_route))
         .route("/v1/queues", get(queues_route))
         .route("/v1/status", get(status))
         .route("/v1/dlq", get(dlq_list))
@@ -684,6 +692,15 @@ pub async fn export_gauges(
             for (state, n) in counts {
                 metrics::gauge!("cratedigger_items", "state" => state).set(n as f64);
             }
+        }
+        // Disk of the library and staging volumes, and the last file that arrived: the
+        // download role scales to zero, so the singleton scheduler exports these.
+        cratedigger_workers::volumes::export(&fleet.settings.acquisition);
+        if let Ok(t) = store.last_successful_download().await {
+            // 0 before the first download: "no download while downloads are queued" then
+            // fires after its `for`, which is what an operator wants to hear.
+            metrics::gauge!("cratedigger_last_successful_download_timestamp_seconds")
+                .set(t.unwrap_or(0.0));
         }
     }
 }

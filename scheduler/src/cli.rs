@@ -91,6 +91,62 @@ pub enum Command {
         #[arg(long)]
         raw: bool,
     },
+    /// Decode a whole audio file and check it as acquisition does: codec, duration, bitrate,
+    /// sample rate, bit depth, spectral cutoff and the fake-lossless verdict with its
+    /// confidence. Runs locally. Exit 0 = fine, 1 = unreadable (corrupt, truncated, not
+    /// audio), 2 = probably a lossy file in a lossless container, or not the --duration.
+    Verify {
+        /// The audio file (FLAC, MP3, WAV, AIFF, M4A, Ogg).
+        file: PathBuf,
+        /// JSON output (the report acquisition stores).
+        #[arg(long)]
+        json: bool,
+        /// The length the track should have: seconds (372) or minutes:seconds (6:12).
+        #[arg(long)]
+        duration: Option<String>,
+    },
+    /// Go through the items waiting for approval: each with its top candidates and the
+    /// reasons; answer a number to approve that candidate, `r` to reject, `s` to skip.
+    Review {
+        /// Only items of this sync.
+        #[arg(long)]
+        sync: Option<String>,
+        /// Print the waiting items and their candidates as JSON instead of asking.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Approve candidate N (default 1, the best) of an item waiting for approval: it is
+    /// downloaded, verified, tagged and filed.
+    Approve {
+        /// Item id.
+        item: String,
+        /// Rank of the candidate, as `review` / `candidates` show it.
+        #[arg(default_value_t = 1)]
+        rank: u32,
+    },
+    /// Reject every candidate of an item waiting for approval: it fails, nothing is downloaded.
+    Reject {
+        /// Item id.
+        item: String,
+        /// Why (kept in the item's history).
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Every candidate of an item: rank, score breakdown, buy/listen options, what was tried.
+    Candidates {
+        /// Item id.
+        item: String,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rekordbox library on this machine: import it into Postgres (read-only), write filed
+    /// tracks into master.db, export Rekordbox XML, back up and restore. See docs/rekordbox.md.
+    Rekordbox {
+        /// import, write, export-xml, backup or restore.
+        #[command(subcommand)]
+        action: crate::rekordbox_cmd::RekordboxAction,
+    },
     /// Run the scheduler and every worker role in this one process (laptop mode).
     Up,
     /// Run the scheduler alone (HTTP API, reconciler, metrics).

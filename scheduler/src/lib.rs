@@ -10,3 +10,6 @@ pub mod explain;
 pub mod inspect;
 pub mod openapi;
 pub mod reconciler;
+pub mod rekordbox_cmd;
+pub mod review;
+pub mod verify;

@@ -6,7 +6,7 @@ use cratedigger::cli::{
     Cli, CliError, Client, Command, DlqAction, describe_item, read_playlist, sync_items,
     wait_for_sync,
 };
-use cratedigger::explain;
+use cratedigger::{explain, review};
 use cratedigger_workers::fleet::{run_roles, stop_on_signal};
 use cratedigger_workers::{Fleet, Role, Settings};
 use serde_json::json;
@@ -40,10 +40,27 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
+    if let Command::Verify {
+        file,
+        json,
+        duration,
+    } = &cli.command
+    {
+        let expected = duration
+            .as_deref()
+            .map(cratedigger::verify::parse_duration)
+            .transpose()?;
+        let (out, code) = cratedigger::verify::run(file.clone(), *json, expected).await?;
+        print!("{out}");
+        return Ok(code);
+    }
     let settings = Settings::load(cli.config.as_deref())?;
     let api_url = cli.api.clone().unwrap_or_else(|| settings.api.url.clone());
     let client = || Client::new(&api_url, settings.api.token.clone());
     match cli.command {
+        Command::Rekordbox { action } => {
+            return cratedigger::rekordbox_cmd::run(action, cli.config.as_deref(), &settings).await;
+        }
         Command::Up => {
             cratedigger_fleet::telemetry::init_logging();
             serve(settings, &Role::ALL).await?;
@@ -209,8 +226,52 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 print!("{}", explain::render_bpm(&e));
             }
         }
+        Command::Review { sync, json } => {
+            if json {
+                let path = match &sync {
+                    Some(id) => format!("/v1/review?sync={id}&limit=500"),
+                    None => "/v1/review?limit=500".into(),
+                };
+                println!("{}", serde_json::to_string_pretty(&client().get(&path).await?)?);
+            } else {
+                let (a, r) = review::review_interactive(&client(), sync.as_deref()).await?;
+                println!("{a} approved, {r} rejected");
+            }
+        }
+        Command::Approve { item, rank } => {
+            let r = client()
+                .post_json(
+                    &format!("/v1/items/{item}/approve"),
+                    &json!({ "rank": rank, "by": "cli" }),
+                )
+                .await?;
+            println!(
+                "approved #{rank} of {item}: {}",
+                review::describe_candidate(&r["candidate"], false).trim()
+            );
+        }
+        Command::Reject { item, reason } => {
+            client()
+                .post_json(
+                    &format!("/v1/items/{item}/reject"),
+                    &json!({ "reason": reason, "by": "cli" }),
+                )
+                .await?;
+            println!("rejected {item}; nothing will be downloaded");
+        }
+        Command::Candidates { item, json } => {
+            let v = client().get(&format!("/v1/items/{item}/candidates")).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                println!("{}", describe_item(&v["item"]));
+                for c in v["all"].as_array().into_iter().flatten() {
+                    println!("{}", review::describe_candidate(c, true));
+                }
+            }
+        }
         // handled before the settings are loaded
-        Command::Inspect { .. } => {}
+        Command::Inspect { .. } | Command::Verify { .. } => {}
         Command::Dlq {
             action: DlqAction::Redrive { queue, max },
         } => {

@@ -7,6 +7,7 @@ use cratedigger_domain::ItemState;
 use cratedigger_domain::jobs::{ConsolidateJob, Envelope, PlatformQuery};
 use cratedigger_store::{Store, StuckItem};
 use cratedigger_workers::Fleet;
+use cratedigger_workers::acquisition;
 use cratedigger_workers::consolidator::metadata_job;
 use cratedigger_workers::fleet::enqueue;
 use std::collections::HashSet;
@@ -29,6 +30,24 @@ fn expected_jobs(item: &StuckItem) -> Vec<String> {
             stable(&format!("item:{id}:metadata")),
             stable(&format!("item:{id}:researched")),
         ],
+        ItemState::Discovering => vec![
+            stable(&format!("item:{id}:discovery")),
+            stable(&format!("item:{id}:discovered")),
+        ],
+        ItemState::Downloading => match item.candidate_id {
+            Some(c) => vec![
+                stable(&format!("item:{id}:download:{c}")),
+                stable(&format!("item:{id}:downloaded:{c}")),
+            ],
+            None => Vec::new(),
+        },
+        ItemState::Verifying => match item.candidate_id {
+            Some(c) => vec![
+                stable(&format!("item:{id}:analysis:{c}")),
+                stable(&format!("item:{id}:verified:{c}")),
+            ],
+            None => Vec::new(),
+        },
         _ => Vec::new(),
     }
 }
@@ -50,7 +69,13 @@ pub async fn sweep(fleet: &Fleet, store: &Store) -> anyhow::Result<Sweep> {
     let stuck = store
         .stuck_items(
             Duration::from_secs(cfg.stuck_after_secs),
-            &[ItemState::Pending, ItemState::Researching],
+            &[
+                ItemState::Pending,
+                ItemState::Researching,
+                ItemState::Discovering,
+                ItemState::Downloading,
+                ItemState::Verifying,
+            ],
             1000,
         )
         .await?;
@@ -105,6 +130,11 @@ pub async fn sweep(fleet: &Fleet, store: &Store) -> anyhow::Result<Sweep> {
                     enqueue(&fleet.metadata, item.lane, &env).await?;
                 }
             }
+            ItemState::Discovering | ItemState::Downloading | ItemState::Verifying => {
+                if !requeue_acquisition(fleet, store, &item).await? {
+                    continue;
+                }
+            }
             _ => continue,
         }
         store.touch_item(item.item_id).await?;
@@ -120,6 +150,56 @@ pub async fn sweep(fleet: &Fleet, store: &Store) -> anyhow::Result<Sweep> {
             .increment(result.requeued as u64);
     }
     Ok(result)
+}
+
+/// Re-enqueues the lost job of an item in an acquisition state; false when the stored state
+/// is not enough to rebuild it (left to the give-up path after the maximum re-enqueues).
+async fn requeue_acquisition(fleet: &Fleet, store: &Store, item: &StuckItem) -> anyhow::Result<bool> {
+    let target = item
+        .acquisition_target
+        .clone()
+        .unwrap_or_else(|| item.wanted.clone());
+    match item.state {
+        ItemState::Discovering => {
+            let env = acquisition::discovery_job(item.sync_id, item.item_id, target);
+            enqueue(&fleet.discovery, item.lane, &env).await?;
+        }
+        ItemState::Downloading | ItemState::Verifying => {
+            let Some(c) = item.candidate_id else {
+                return Ok(false);
+            };
+            let Some(row) = store.candidate(c).await? else {
+                return Ok(false);
+            };
+            match (item.state, row.staged_path) {
+                (ItemState::Verifying, Some(staged)) => {
+                    let tags = match item.track_id {
+                        Some(t) => store.track_tags(t).await?,
+                        None => None,
+                    }
+                    .unwrap_or_else(|| acquisition::tags_from_target(&target));
+                    let env = acquisition::analysis_job(
+                        item.sync_id,
+                        item.item_id,
+                        c,
+                        row.candidate,
+                        staged,
+                        target,
+                        tags,
+                    );
+                    enqueue(&fleet.analysis, item.lane, &env).await?;
+                }
+                (ItemState::Downloading, _) => {
+                    let env =
+                        acquisition::download_job(item.sync_id, item.item_id, c, row.candidate, target);
+                    enqueue(&fleet.download, item.lane, &env).await?;
+                }
+                _ => return Ok(false),
+            }
+        }
+        _ => return Ok(false),
+    }
+    Ok(true)
 }
 
 /// Runs [`sweep`] every `interval_secs` until `stop`.

@@ -288,7 +288,8 @@ pub async fn serve(kit: PathBuf, addr: SocketAddr) -> Result<FixtureServer, Fixt
     let bound = listener
         .local_addr()
         .map_err(|source| FixtureError::Bind { addr, source })?;
-    let app = router(state.clone());
+    // a fake slskd for the Soulseek source, base URL `<this server>/slskd`
+    let app = router(state.clone()).nest("/slskd", crate::fake_slskd::FakeSlskd::for_kit(&kit).router());
     let handle = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!(error = %e, "fixture server stopped");

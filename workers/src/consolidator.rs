@@ -4,7 +4,8 @@
 //! effect). Next jobs are enqueued only after the commit; if that enqueue is lost, the
 //! scheduler's reconciler re-enqueues the item.
 
-use crate::fleet::{Fleet, decode_job, enqueue, enqueue_next};
+use crate::acquisition::{self, Next};
+use crate::fleet::{Fleet, decode_job, enqueue};
 use crate::settings::MatchingSettings;
 use crate::settings::Settings;
 use cratedigger_domain::jobs::{
@@ -44,7 +45,8 @@ impl Consolidator {
     }
 }
 
-fn store_error(e: StoreError) -> JobError {
+/// A store failure as a job error: retried when the database may recover.
+pub fn store_error(e: StoreError) -> JobError {
     let class = if e.is_retryable() {
         ErrorClass::Network
     } else {
@@ -93,6 +95,7 @@ impl JobHandler for Consolidator {
                 tracing::debug!(%job_id, "job already applied; nothing to do");
                 return Ok(());
             };
+            let settings = fleet.settings.clone();
             let next = match env.body {
                 ConsolidateJob::Planned {
                     sync_id,
@@ -100,21 +103,77 @@ impl JobHandler for Consolidator {
                     wanted,
                     queries,
                     rationale,
-                } => {
-                    apply_planned(
-                        &mut tx, job_id, sync_id, item_id, wanted, queries, rationale,
-                    )
-                    .await?
-                }
+                } => apply_planned(
+                    &mut tx, job_id, sync_id, item_id, wanted, queries, rationale,
+                )
+                .await?
+                .map(Next::Metadata),
                 ConsolidateJob::Researched {
+                    sync_id,
                     item_id,
                     wanted,
                     reports,
-                    ..
                 } => {
-                    apply_researched(&mut tx, &fleet.settings, job_id, item_id, &wanted, &reports)
+                    apply_researched(
+                        &mut tx, &settings, job_id, sync_id, item_id, &wanted, &reports,
+                    )
+                    .await?
+                }
+                ConsolidateJob::Discovered {
+                    sync_id,
+                    item_id,
+                    target,
+                    reports,
+                } => {
+                    acquisition::apply_discovered(
+                        &mut tx, &settings, job_id, sync_id, item_id, &target, &reports,
+                    )
+                    .await?
+                }
+                ConsolidateJob::Approved { item_id, rank, by } => {
+                    acquisition::apply_approved(&mut tx, job_id, item_id, rank, &by).await?
+                }
+                ConsolidateJob::Rejected {
+                    item_id,
+                    by,
+                    reason,
+                } => {
+                    acquisition::apply_rejected(&mut tx, job_id, item_id, &by, reason.as_deref())
                         .await?;
                     None
+                }
+                ConsolidateJob::Downloaded {
+                    item_id,
+                    candidate_id,
+                    outcome,
+                    ..
+                } => {
+                    acquisition::apply_downloaded(&mut tx, job_id, item_id, candidate_id, &outcome)
+                        .await?
+                }
+                ConsolidateJob::Verified {
+                    item_id,
+                    candidate_id,
+                    staged_path,
+                    accepted,
+                    reason,
+                    report,
+                    ..
+                } => {
+                    acquisition::apply_verified(
+                        &mut tx,
+                        &settings,
+                        job_id,
+                        item_id,
+                        candidate_id,
+                        acquisition::Verdict {
+                            staged_path: &staged_path,
+                            accepted,
+                            reason: reason.as_deref(),
+                            report: &report,
+                        },
+                    )
+                    .await?
                 }
                 ConsolidateJob::GaveUp { item_id, reason } => {
                     let state = tx.item_state(item_id).await.map_err(store_error)?;
@@ -135,7 +194,7 @@ impl JobHandler for Consolidator {
             };
             tx.commit().await.map_err(store_error)?;
             if let Some(next) = next {
-                enqueue_next(&fleet.metadata, job.lane, &next).await?;
+                next.enqueue(&fleet, job.lane).await?;
             }
             Ok(())
         })
@@ -311,12 +370,13 @@ async fn apply_researched(
     tx: &mut JobTx,
     settings: &Settings,
     job_id: Uuid,
+    sync_id: Uuid,
     item_id: Uuid,
     wanted: &WantedTrack,
     reports: &[PlatformReport],
-) -> Result<(), JobError> {
+) -> Result<Option<Next>, JobError> {
     if tx.item_state(item_id).await.map_err(store_error)? != Some(ItemState::Researching) {
-        return Ok(());
+        return Ok(None);
     }
     let skipped: Vec<_> = reports
         .iter()
@@ -381,6 +441,25 @@ async fn apply_researched(
             .await
             .map_err(store_error)?;
     }
+    let acq = &settings.acquisition;
+    if acq.enabled && to == ItemState::Failed && acq.discover_unmatched && !reports.is_empty() {
+        // No metadata match: look for copies with the line as written (white labels,
+        // bootlegs and edits are on no platform); the history keeps why.
+        let why = format!(
+            "{}; searching download sources with the line as written",
+            reason.as_deref().unwrap_or("No metadata match")
+        );
+        return acquisition::start_discovery(
+            tx,
+            job_id,
+            sync_id,
+            item_id,
+            ItemState::Researching,
+            wanted.clone(),
+            Some(&why),
+        )
+        .await;
+    }
     tx.transition(
         item_id,
         &[ItemState::Researching],
@@ -391,7 +470,39 @@ async fn apply_researched(
     )
     .await
     .map_err(store_error)?;
-    Ok(())
+    if acq.enabled
+        && to == ItemState::Resolved
+        && let Some(track_id) = track
+    {
+        let tags = tx.track_tags(track_id).await.map_err(store_error)?;
+        let duration = track_duration(tx, track_id).await?;
+        let target = match tags {
+            Some(t) => acquisition::target_from_tags(&t, wanted, duration),
+            None => wanted.clone(),
+        };
+        return acquisition::start_discovery(
+            tx,
+            job_id,
+            sync_id,
+            item_id,
+            ItemState::Resolved,
+            target,
+            None,
+        )
+        .await;
+    }
+    Ok(None)
+}
+
+/// The stored track's duration (the ranking's duration check compares with it).
+async fn track_duration(tx: &mut JobTx, track_id: Uuid) -> Result<Option<u32>, JobError> {
+    let d: Option<i32> = sqlx::query_scalar("SELECT duration_ms FROM tracks WHERE id = $1")
+        .bind(track_id)
+        .fetch_optional(tx.conn())
+        .await
+        .map_err(|e| JobError::new(ErrorClass::Network, format!("database: {e}")))?
+        .flatten();
+    Ok(d.and_then(|d| u32::try_from(d).ok()))
 }
 
 /// How many fuzzy candidates are rescored per check (most similar first).

@@ -7,7 +7,7 @@ use cratedigger_domain::{ErrorClass, Lane};
 use cratedigger_fleet::{
     Delivery, JobError, JobHandler, Queue, QueueError, WorkerOptions, run_worker,
 };
-use cratedigger_platforms::{PlatformContext, Registry};
+use cratedigger_platforms::{PlatformContext, Registry, SourceRegistry};
 use cratedigger_store::Store;
 use serde::Serialize;
 use std::sync::Arc;
@@ -23,11 +23,24 @@ pub enum Role {
     MetadataScout,
     /// The single writer.
     Consolidator,
+    /// Asks every acquisition source where a copy can be had.
+    DiscoveryScout,
+    /// Downloads approved candidates into staging.
+    AcquisitionScout,
+    /// Verifies (decode, fake-lossless check) and tags staged files.
+    QualityAssessor,
 }
 
 impl Role {
-    /// Every role `cratedigger up` runs.
-    pub const ALL: [Role; 3] = [Role::ResearchLead, Role::MetadataScout, Role::Consolidator];
+    /// Every role `cratedigger up` runs (the acquisition roles idle unless acquisition is on).
+    pub const ALL: [Role; 6] = [
+        Role::ResearchLead,
+        Role::MetadataScout,
+        Role::Consolidator,
+        Role::DiscoveryScout,
+        Role::AcquisitionScout,
+        Role::QualityAssessor,
+    ];
 
     /// Binary / metrics name.
     pub fn name(self) -> &'static str {
@@ -35,6 +48,9 @@ impl Role {
             Role::ResearchLead => "research-lead",
             Role::MetadataScout => "metadata-scout",
             Role::Consolidator => "consolidator",
+            Role::DiscoveryScout => "discovery-scout",
+            Role::AcquisitionScout => "acquisition-scout",
+            Role::QualityAssessor => "quality-assessor",
         }
     }
 
@@ -44,6 +60,9 @@ impl Role {
             Role::ResearchLead => queues::RESEARCH,
             Role::MetadataScout => queues::METADATA,
             Role::Consolidator => queues::CONSOLIDATE,
+            Role::DiscoveryScout => queues::DISCOVERY,
+            Role::AcquisitionScout => queues::DOWNLOAD,
+            Role::QualityAssessor => queues::ANALYSIS,
         }
     }
 }
@@ -59,6 +78,12 @@ pub struct Fleet {
     pub metadata: Queue,
     /// `consolidate` queue.
     pub consolidate: Queue,
+    /// `discovery` queue.
+    pub discovery: Queue,
+    /// `download` queue.
+    pub download: Queue,
+    /// `analysis` queue.
+    pub analysis: Queue,
     /// The platform layer shared by every role of this process: fleet-wide rate limits in
     /// Redis, circuit breakers, response caches (L3 in PostgreSQL, connected on first use).
     pub platforms: PlatformContext,
@@ -90,6 +115,9 @@ impl Fleet {
             research: q(queues::RESEARCH),
             metadata: q(queues::METADATA),
             consolidate: q(queues::CONSOLIDATE),
+            discovery: q(queues::DISCOVERY),
+            download: q(queues::DOWNLOAD),
+            analysis: q(queues::ANALYSIS),
             settings: Arc::new(settings),
         })
     }
@@ -100,13 +128,23 @@ impl Fleet {
             queues::RESEARCH => Some(&self.research),
             queues::METADATA => Some(&self.metadata),
             queues::CONSOLIDATE => Some(&self.consolidate),
+            queues::DISCOVERY => Some(&self.discovery),
+            queues::DOWNLOAD => Some(&self.download),
+            queues::ANALYSIS => Some(&self.analysis),
             _ => None,
         }
     }
 
     /// Every queue, for depth reports.
-    pub fn all_queues(&self) -> [&Queue; 3] {
-        [&self.research, &self.metadata, &self.consolidate]
+    pub fn all_queues(&self) -> [&Queue; 6] {
+        [
+            &self.research,
+            &self.metadata,
+            &self.consolidate,
+            &self.discovery,
+            &self.download,
+            &self.analysis,
+        ]
     }
 
     /// Connects to Postgres and applies the embedded migrations (additive only, so old and
@@ -126,6 +164,15 @@ impl Fleet {
     /// disabled one).
     pub fn registry(&self) -> Registry {
         Registry::from_config(&self.settings.platforms, &self.platforms)
+    }
+
+    /// The acquisition sources enabled by configuration (one line per disabled one).
+    pub fn sources(&self) -> SourceRegistry {
+        cratedigger_platforms::sources_config::build_sources(
+            &self.settings.sources,
+            &self.settings.platforms.http,
+            &self.platforms,
+        )
     }
 }
 
@@ -159,6 +206,43 @@ pub async fn enqueue_next<T: Serialize>(
         .map_err(|e| JobError::new(ErrorClass::Network, e.to_string()))
 }
 
+/// When every answer of a fan-out (platform queries, acquisition sources) failed for a
+/// reason that may pass (rate limit, network, server), the whole job is retried and the most
+/// conservative class decides the backoff; otherwise what was found is reported. `answers`
+/// holds one entry per query/source: its failure, or `None` when it answered.
+pub fn retry_if_all_failed_transiently<'a>(
+    answers: impl IntoIterator<Item = Option<&'a jobs::PlatformFailure>>,
+    what: &str,
+) -> Option<JobError> {
+    let mut failures = Vec::new();
+    for a in answers {
+        failures.push(a?);
+    }
+    let transient = |c: ErrorClass| {
+        matches!(
+            c,
+            ErrorClass::RateLimit | ErrorClass::Server | ErrorClass::Network
+        )
+    };
+    if failures.is_empty() || !failures.iter().all(|f| transient(f.class)) {
+        return None;
+    }
+    let class = [
+        ErrorClass::RateLimit,
+        ErrorClass::Server,
+        ErrorClass::Network,
+    ]
+    .into_iter()
+    .find(|c| failures.iter().any(|f| f.class == *c))
+    .unwrap_or(ErrorClass::Network);
+    let detail = failures
+        .iter()
+        .map(|f| f.detail.as_str())
+        .collect::<Vec<_>>()
+        .join("; ");
+    Some(JobError::new(class, format!("every {what} failed: {detail}")))
+}
+
 /// Builds the handler of a role.
 pub async fn handler_for(fleet: &Fleet, role: Role) -> anyhow::Result<Arc<dyn JobHandler>> {
     Ok(match role {
@@ -173,6 +257,17 @@ pub async fn handler_for(fleet: &Fleet, role: Role) -> anyhow::Result<Arc<dyn Jo
         Role::Consolidator => Arc::new(crate::consolidator::Consolidator::new(
             fleet.clone(),
             fleet.store().await?,
+        )),
+        Role::DiscoveryScout => Arc::new(crate::discovery_scout::DiscoveryScout::new(
+            fleet.clone(),
+            fleet.sources(),
+        )),
+        Role::AcquisitionScout => Arc::new(crate::acquisition_scout::AcquisitionScout::new(
+            fleet.clone(),
+            fleet.sources(),
+        )),
+        Role::QualityAssessor => Arc::new(crate::quality_assessor::QualityAssessor::new(
+            fleet.clone(),
         )),
     })
 }

@@ -3,7 +3,7 @@
 //! reported as skipped with its reason (degraded mode); the job itself is retried only
 //! when every platform failed for a reason that may pass.
 
-use crate::fleet::{Fleet, decode_job, enqueue_next};
+use crate::fleet::{Fleet, decode_job, enqueue_next, retry_if_all_failed_transiently};
 use cratedigger_domain::jobs::{
     ConsolidateJob, Envelope, MetadataJob, PlatformFailure, PlatformQuery, PlatformReport,
 };
@@ -109,40 +109,9 @@ pub async fn research(
     reports
 }
 
-/// If every platform failed for a reason that may pass (rate limit, network, server), the
-/// whole job is retried; the most conservative class decides the backoff.
+/// Retry the job only when every platform failed for a reason that may pass.
 fn all_failed_transiently(reports: &[PlatformReport]) -> Option<JobError> {
-    if reports.is_empty() || reports.iter().any(|r| r.failure.is_none()) {
-        return None;
-    }
-    let failures: Vec<&PlatformFailure> =
-        reports.iter().filter_map(|r| r.failure.as_ref()).collect();
-    let transient = |c: ErrorClass| {
-        matches!(
-            c,
-            ErrorClass::RateLimit | ErrorClass::Server | ErrorClass::Network
-        )
-    };
-    if !failures.iter().all(|f| transient(f.class)) {
-        return None;
-    }
-    let class = [
-        ErrorClass::RateLimit,
-        ErrorClass::Server,
-        ErrorClass::Network,
-    ]
-    .into_iter()
-    .find(|c| failures.iter().any(|f| f.class == *c))
-    .unwrap_or(ErrorClass::Network);
-    let detail = failures
-        .iter()
-        .map(|f| f.detail.as_str())
-        .collect::<Vec<_>>()
-        .join("; ");
-    Some(JobError::new(
-        class,
-        format!("every platform failed: {detail}"),
-    ))
+    retry_if_all_failed_transiently(reports.iter().map(|r| r.failure.as_ref()), "platform")
 }
 
 impl JobHandler for MetadataScout {

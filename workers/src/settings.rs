@@ -34,6 +34,10 @@ pub struct Settings {
     pub matching: MatchingSettings,
     /// The reconciler that re-enqueues stuck items.
     pub reconciler: ReconcilerSettings,
+    /// Discovery, ranking, approval, download, verification and filing.
+    pub acquisition: AcquisitionSettings,
+    /// Acquisition sources: slskd, Bandcamp, SoundCloud, yt-dlp, … (`CRATEDIGGER__SOURCES__*`).
+    pub sources: cratedigger_platforms::sources_config::SourcesConfig,
 }
 
 /// PostgreSQL connection.
@@ -232,6 +236,90 @@ impl Default for ReconcilerSettings {
             stuck_after_secs: 60,
             max_requeues: 5,
         }
+    }
+}
+
+/// Acquisition (`CRATEDIGGER__ACQUISITION__*`): off by default, because it needs at least
+/// one source configured (the user's slskd, a SoundCloud client id, …) and a library folder.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AcquisitionSettings {
+    /// On: resolved items go on to discovery, approval, download and filing. Off: `resolved`
+    /// is where an item ends (metadata only).
+    pub enabled: bool,
+    /// When research finds no metadata match, still look for copies using the line as the
+    /// user wrote it (white labels, bootlegs and edits are often on no metadata platform).
+    /// The item's history says that the metadata could not be confirmed.
+    pub discover_unmatched: bool,
+    /// Where verified, tagged files are filed.
+    pub library_dir: std::path::PathBuf,
+    /// Where downloads land before verification (same filesystem as the library makes
+    /// filing a rename).
+    pub staging_dir: std::path::PathBuf,
+    /// Library path of a filed file, relative to `library_dir` (see `music::filing`).
+    pub path_template: String,
+    /// How long discovery waits for all sources before ranking what it has.
+    pub discovery_deadline_secs: u64,
+    /// Candidates shown for approval.
+    pub top_n: usize,
+    /// No byte for this long: the transfer is stalled, the next candidate is tried.
+    pub stall_timeout_secs: u64,
+    /// Longest one transfer may take, queued time at the peer included.
+    pub download_timeout_secs: u64,
+    /// Largest file accepted, in MiB.
+    pub max_file_mb: u64,
+    /// Downloads at once per source in one acquisition scout (`…__DOWNLOAD_CONCURRENCY__SOULSEEK=2`);
+    /// a source not listed gets 2.
+    pub download_concurrency: BTreeMap<String, usize>,
+    /// No new download starts while the library's filesystem is fuller than this (percent).
+    pub disk_limit_pct: f64,
+    /// Files decoded and analysed at once per quality assessor (CPU work, off the async
+    /// runtime).
+    pub analysis_concurrency: usize,
+    /// A file whose decoded duration differs from the track's by more than this is rejected
+    /// (seconds; Extended vs Radio Edit differ by minutes).
+    pub duration_tolerance_secs: f64,
+    /// A file claiming to be lossless is rejected as a transcode when the detector's
+    /// confidence is at least this.
+    pub fake_lossless_reject_confidence: f32,
+    /// Required and preferred conditions of the ranking (`…__RANKING__REQUIRED__*`).
+    pub ranking: cratedigger_music::ranking::RankingPolicy,
+    /// When the fleet may approve a candidate without a person (off by default).
+    pub auto_approve: cratedigger_music::ranking::AutoApprovePolicy,
+}
+
+impl Default for AcquisitionSettings {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            discover_unmatched: true,
+            library_dir: "library".into(),
+            staging_dir: "staging".into(),
+            path_template: "{artist}/{artist} - {title} ({mix}).{ext}".into(),
+            discovery_deadline_secs: 60,
+            top_n: 5,
+            stall_timeout_secs: 60,
+            download_timeout_secs: 1800,
+            max_file_mb: 1024,
+            download_concurrency: BTreeMap::new(),
+            disk_limit_pct: 80.0,
+            analysis_concurrency: 2,
+            duration_tolerance_secs: 5.0,
+            fake_lossless_reject_confidence: 0.7,
+            ranking: Default::default(),
+            auto_approve: Default::default(),
+        }
+    }
+}
+
+impl AcquisitionSettings {
+    /// Downloads at once for `source`.
+    pub fn concurrency_for(&self, source: &str) -> usize {
+        self.download_concurrency
+            .get(source)
+            .copied()
+            .unwrap_or(2)
+            .max(1)
     }
 }
 

@@ -74,6 +74,15 @@ impl ItemState {
     }
 }
 
+impl ItemState {
+    /// Final, or waiting for a person (`awaiting_approval`): the fleet has nothing to do for
+    /// the item until someone acts, so a sync whose items are all settled is "finished" for
+    /// `sync --wait` and the API.
+    pub fn is_settled(self) -> bool {
+        self.is_final() || self == ItemState::AwaitingApproval
+    }
+}
+
 impl std::fmt::Display for ItemState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())

@@ -4,6 +4,7 @@
 //! [`SCHEMA_VERSION`], and a worker that meets a version it does not know dead-letters the
 //! job with that reason instead of failing on it.
 
+use crate::acquisition::{SourceCandidate, TrackTags};
 use crate::error::ErrorClass;
 use crate::track::{PlatformTrack, WantedTrack};
 use serde::{Deserialize, Serialize};
@@ -20,8 +21,14 @@ pub mod queues {
     pub const METADATA: &str = "metadata";
     /// Consolidator: the single writer.
     pub const CONSOLIDATE: &str = "consolidate";
+    /// Discovery scouts: ask every acquisition source where a copy can be had.
+    pub const DISCOVERY: &str = "discovery";
+    /// Acquisition scouts: fetch the approved candidate into staging.
+    pub const DOWNLOAD: &str = "download";
+    /// Quality assessors: decode, check for fake lossless, tag.
+    pub const ANALYSIS: &str = "analysis";
     /// Every queue the fleet knows today, for depth reports and the dead-letter CLI.
-    pub const ALL: [&str; 3] = [RESEARCH, METADATA, CONSOLIDATE];
+    pub const ALL: [&str; 6] = [RESEARCH, METADATA, CONSOLIDATE, DISCOVERY, DOWNLOAD, ANALYSIS];
 }
 
 /// The versioned wrapper every job body travels in.
@@ -139,6 +146,89 @@ pub struct PlatformReport {
     pub failure: Option<PlatformFailure>,
 }
 
+/// Asks a discovery scout to query every enabled acquisition source for one item, all in
+/// parallel, and to report when all answered or the deadline passed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DiscoveryJob {
+    /// The sync.
+    pub sync_id: Uuid,
+    /// The item.
+    pub item_id: Uuid,
+    /// What to look for: the canonical track when research resolved one, else the wanted line.
+    pub target: WantedTrack,
+}
+
+/// One source's answer for one item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceReport {
+    /// Source id.
+    pub source: String,
+    /// What it offers (possibly nothing).
+    #[serde(default)]
+    pub candidates: Vec<SourceCandidate>,
+    /// Set when the source failed or was skipped (breaker open, ban pause, deadline).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<PlatformFailure>,
+    /// How much the ranking trusts this source's files, 0..=1 (from the source's own
+    /// description).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust: Option<f32>,
+}
+
+/// Asks an acquisition scout to fetch one approved candidate into the staging directory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DownloadJob {
+    /// The sync.
+    pub sync_id: Uuid,
+    /// The item.
+    pub item_id: Uuid,
+    /// The candidate row being fetched.
+    pub candidate_id: Uuid,
+    /// The candidate as ranked (carries the download reference).
+    pub candidate: SourceCandidate,
+    /// What the file should be.
+    pub target: WantedTrack,
+}
+
+/// Asks a quality assessor to verify a staged file and, when it passes, tag it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnalysisJob {
+    /// The sync.
+    pub sync_id: Uuid,
+    /// The item.
+    pub item_id: Uuid,
+    /// The candidate the file came from.
+    pub candidate_id: Uuid,
+    /// The candidate as ranked (format it claimed, peer).
+    pub candidate: SourceCandidate,
+    /// The staged file (a path the acquisition scout chose, inside staging).
+    pub staged_path: String,
+    /// What the file should be (duration check).
+    pub target: WantedTrack,
+    /// The tags to write when the file passes.
+    pub tags: TrackTags,
+}
+
+/// How a download ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum DownloadOutcome {
+    /// The file is in staging.
+    Staged {
+        /// Path inside staging.
+        path: String,
+        /// Size in bytes.
+        bytes: u64,
+    },
+    /// The transfer failed; the consolidator moves on to the next candidate.
+    Failed {
+        /// Error class.
+        class: ErrorClass,
+        /// What happened, for the item's history and the peer's record.
+        detail: String,
+    },
+}
+
 /// Findings reported to the consolidator, the one writer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -167,6 +257,65 @@ pub enum ConsolidateJob {
         /// One report per query.
         reports: Vec<PlatformReport>,
     },
+    /// The discovery scout's reports, one per acquisition source.
+    Discovered {
+        /// The sync.
+        sync_id: Uuid,
+        /// The item.
+        item_id: Uuid,
+        /// What was looked for.
+        target: WantedTrack,
+        /// One report per source.
+        reports: Vec<SourceReport>,
+    },
+    /// A person approved a ranked candidate (CLI, API or web page).
+    Approved {
+        /// The item.
+        item_id: Uuid,
+        /// Rank of the chosen candidate (1 = best).
+        rank: u32,
+        /// Who approved ("cli", "api", a user name).
+        by: String,
+    },
+    /// A person rejected every candidate of the item.
+    Rejected {
+        /// The item.
+        item_id: Uuid,
+        /// Who rejected.
+        by: String,
+        /// Why, when given.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    /// The acquisition scout finished (or gave up on) a download.
+    Downloaded {
+        /// The sync.
+        sync_id: Uuid,
+        /// The item.
+        item_id: Uuid,
+        /// The candidate fetched.
+        candidate_id: Uuid,
+        /// How it ended.
+        outcome: DownloadOutcome,
+    },
+    /// The quality assessor's verdict on a staged file.
+    Verified {
+        /// The sync.
+        sync_id: Uuid,
+        /// The item.
+        item_id: Uuid,
+        /// The candidate the file came from.
+        candidate_id: Uuid,
+        /// The staged file (tagged when accepted).
+        staged_path: String,
+        /// True when the file passed every check and was tagged.
+        accepted: bool,
+        /// Why it was rejected (a sentence), when it was.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+        /// The full verification report (codec, duration, cutoff, verdict, confidence).
+        report: serde_json::Value,
+    },
     /// A job for this item ran out of attempts or could not be read: fail it with a reason.
     GaveUp {
         /// The item.
@@ -182,6 +331,11 @@ impl ConsolidateJob {
         match self {
             ConsolidateJob::Planned { item_id, .. }
             | ConsolidateJob::Researched { item_id, .. }
+            | ConsolidateJob::Discovered { item_id, .. }
+            | ConsolidateJob::Approved { item_id, .. }
+            | ConsolidateJob::Rejected { item_id, .. }
+            | ConsolidateJob::Downloaded { item_id, .. }
+            | ConsolidateJob::Verified { item_id, .. }
             | ConsolidateJob::GaveUp { item_id, .. } => *item_id,
         }
     }

@@ -4,6 +4,7 @@
 //! in Redis across releases, so they are versioned ([`jobs::SCHEMA_VERSION`]) and only ever
 //! extended with optional fields.
 
+pub mod acquisition;
 pub mod error;
 pub mod item;
 pub mod jobs;

@@ -11,16 +11,21 @@
 //!   flags (what the consolidator stores).
 //! - [`dedup`]: the decision half of the library duplicate check (ISRC, catalog + track,
 //!   rescoring of fuzzy candidates).
+//! - [`filing`]: library paths from a template and safe names for untrusted peer files.
 //! - [`quality`]: audio quality ordering and the duplicate-or-upgrade decision.
+//! - [`ranking`]: acquisition candidates filtered, ranked with a breakdown, auto-approved
+//!   and grouped into peer folders.
 
 pub mod bpm;
 pub mod dedup;
+pub mod filing;
 pub mod ids;
 pub mod key;
 pub mod matching;
 pub mod merge;
 pub mod normalize;
 pub mod quality;
+pub mod ranking;
 
 pub use bpm::{
     BpmDecision, BpmError, GenreRange, GenreRanges, is_half_double, parse_bpm, rekordbox_bpm,

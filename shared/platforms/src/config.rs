@@ -23,6 +23,10 @@ pub struct PlatformsConfig {
     pub beatport: crate::beatport::BeatportConfig,
     /// Spotify Web API (client credentials from the environment).
     pub spotify: crate::spotify::SpotifyConfig,
+    /// Mixcloud API, read for show tracklists as sync sources (`CRATEDIGGER__PLATFORMS__MIXCLOUD__*`).
+    pub mixcloud: crate::mixcloud::MixcloudConfig,
+    /// 1001tracklists pages, read as sync sources (`CRATEDIGGER__PLATFORMS__TRACKLISTS__*`).
+    pub tracklists: crate::tracklists::TracklistsConfig,
     /// Settings shared by every platform's HTTP client.
     pub http: HttpConfig,
     /// Rate limit overrides by platform id (`CRATEDIGGER__PLATFORMS__LIMITS__<ID>__REQUESTS`,

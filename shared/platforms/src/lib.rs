@@ -7,6 +7,8 @@
 //! [`PlatformContext::http_client`] it also gets the fleet-wide rate limiter ([`limiter`]),
 //! the circuit breaker ([`breaker`]) and the response caches ([`cache`]).
 
+pub mod acquisition;
+pub mod bandcamp;
 pub mod beatport;
 pub mod breaker;
 pub mod cache;
@@ -14,15 +16,23 @@ pub mod config;
 pub mod context;
 pub mod deezer;
 pub mod discogs;
+pub mod download;
 pub mod http;
 pub mod inspect;
 pub mod limiter;
 pub mod mapping;
+pub mod mixcloud;
 pub mod musicbrainz;
 pub mod platform;
 pub mod registry;
+pub mod soulseek;
+pub mod soundcloud;
 pub mod sources;
+pub mod sources_config;
 pub mod spotify;
+pub mod stores;
+pub mod tracklists;
+pub mod youtube;
 
 pub use config::{DeezerConfig, HttpConfig, MusicBrainzConfig, PlatformsConfig};
 pub use context::PlatformContext;
@@ -32,3 +42,8 @@ pub use http::{
 };
 pub use platform::{MetadataPlatform, PlatformFuture, PlatformInfo, RateLimit};
 pub use registry::{DisabledPlatform, Registry};
+pub use acquisition::{
+    AcquisitionSource, DisabledSource, DownloadLimits, DownloadedFile, ProgressFn, SourceInfo,
+    SourceRegistry,
+};
+pub use sources_config::{SourcesConfig, build_sources};

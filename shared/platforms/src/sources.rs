@@ -6,7 +6,10 @@
 //!
 //! Recognised: `https://open.spotify.com/playlist/<id>` (also `/intl-xx/playlist/<id>` and
 //! `spotify:playlist:<id>`), `https://www.deezer.com/<lang>/playlist/<id>`,
-//! `https://www.beatport.com/chart/<slug>/<id>`. Short links (`deezer.page.link`,
+//! `https://www.beatport.com/chart/<slug>/<id>`, and DJ sets' tracklists:
+//! `https://www.1001tracklists.com/tracklist/<id>/<name>.html` and
+//! `https://www.mixcloud.com/<user>/<show>/` (see [`crate::tracklists`] and
+//! [`crate::mixcloud`] for what each gives). Short links (`deezer.page.link`,
 //! `spotify.link`) are redirects that need a browser: refused with a sentence saying so.
 
 use crate::beatport::Beatport;
@@ -14,8 +17,10 @@ use crate::config::PlatformsConfig;
 use crate::context::PlatformContext;
 use crate::deezer::{self, Deezer};
 use crate::http::{HttpClient, PlatformError, RequestOptions};
+use crate::mixcloud::Mixcloud;
 use crate::platform::MetadataPlatform;
 use crate::spotify::{PlaylistEntryOutcome, Spotify};
+use crate::tracklists::Tracklists;
 use cratedigger_domain::{ErrorClass, PlatformTrack, WantedTrack};
 use std::collections::HashSet;
 
@@ -29,7 +34,7 @@ const DEEZER_PAGE: usize = 100;
 const DEEZER_MAX_PAGES: usize = 100;
 
 /// What the addresses look like, for error messages.
-pub const SUPPORTED: &str = "https://open.spotify.com/playlist/<id>, spotify:playlist:<id>, https://www.deezer.com/<lang>/playlist/<id>, https://www.beatport.com/chart/<slug>/<id>";
+pub const SUPPORTED: &str = "https://open.spotify.com/playlist/<id>, spotify:playlist:<id>, https://www.deezer.com/<lang>/playlist/<id>, https://www.beatport.com/chart/<slug>/<id>, https://www.1001tracklists.com/tracklist/<id>/<name>.html, https://www.mixcloud.com/<user>/<show>/";
 
 /// A recognised playlist or chart address.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +56,18 @@ pub enum SourceRef {
         /// Chart id.
         id: String,
     },
+    /// A DJ set's tracklist page on 1001tracklists.
+    TracklistsSet {
+        /// Tracklist id (`/tracklist/<id>/…`).
+        id: String,
+        /// The page name without `.html`.
+        slug: String,
+    },
+    /// A Mixcloud show (cloudcast) and its tracklist.
+    MixcloudShow {
+        /// `<user>/<show>`, each part validated (letters, digits, `-`, `_`, `.`).
+        key: String,
+    },
 }
 
 impl SourceRef {
@@ -60,6 +77,8 @@ impl SourceRef {
             SourceRef::SpotifyPlaylist { .. } => "spotify",
             SourceRef::DeezerPlaylist { .. } => "deezer",
             SourceRef::BeatportChart { .. } => "beatport",
+            SourceRef::TracklistsSet { .. } => crate::tracklists::ID,
+            SourceRef::MixcloudShow { .. } => crate::mixcloud::ID,
         }
     }
 
@@ -69,6 +88,8 @@ impl SourceRef {
             SourceRef::SpotifyPlaylist { .. } => "Spotify",
             SourceRef::DeezerPlaylist { .. } => "Deezer",
             SourceRef::BeatportChart { .. } => "Beatport",
+            SourceRef::TracklistsSet { .. } => "1001Tracklists",
+            SourceRef::MixcloudShow { .. } => "Mixcloud",
         }
     }
 
@@ -76,6 +97,7 @@ impl SourceRef {
     pub fn what(&self) -> &'static str {
         match self {
             SourceRef::BeatportChart { .. } => "chart",
+            SourceRef::TracklistsSet { .. } | SourceRef::MixcloudShow { .. } => "tracklist",
             _ => "playlist",
         }
     }
@@ -85,7 +107,9 @@ impl SourceRef {
         match self {
             SourceRef::SpotifyPlaylist { id }
             | SourceRef::DeezerPlaylist { id }
-            | SourceRef::BeatportChart { id, .. } => id,
+            | SourceRef::BeatportChart { id, .. }
+            | SourceRef::TracklistsSet { id, .. } => id,
+            SourceRef::MixcloudShow { key } => key,
         }
     }
 
@@ -95,6 +119,8 @@ impl SourceRef {
             SourceRef::SpotifyPlaylist { .. } => "spotify-playlist",
             SourceRef::DeezerPlaylist { .. } => "deezer-playlist",
             SourceRef::BeatportChart { .. } => "beatport-chart",
+            SourceRef::TracklistsSet { .. } => "1001tracklists-tracklist",
+            SourceRef::MixcloudShow { .. } => "mixcloud-tracklist",
         }
     }
 }
@@ -221,6 +247,32 @@ fn base62(id: &str) -> bool {
     !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric())
 }
 
+/// A 1001tracklists tracklist id: a short lowercase base-36 code ("1gz59x6t").
+fn tracklist_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 16 && id.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// A page name, Mixcloud user or show: letters, digits, `-`, `_`, `.` (no `..`).
+fn slug_ok(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 200
+        && !s.contains("..")
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+/// First path parts of mixcloud.com that are site pages, not users.
+const MIXCLOUD_RESERVED: [&str; 8] = [
+    "discover",
+    "upload",
+    "live",
+    "select",
+    "settings",
+    "dashboard",
+    "categories",
+    "tag",
+];
+
 fn digits(id: &str) -> bool {
     !id.is_empty() && id.len() <= 20 && id.bytes().all(|b| b.is_ascii_digit())
 }
@@ -333,10 +385,55 @@ pub fn parse_source_url(raw: &str) -> Result<SourceRef, SourceError> {
                 [] => Err(unsupported(text, "it names no Beatport chart")),
             }
         }
+        "1001tracklists.com" => match segs.as_slice() {
+            ["tracklist", id, page, ..] if tracklist_id(id) => {
+                let slug = page.strip_suffix(".html").unwrap_or(page);
+                if !slug_ok(slug) {
+                    return Err(unsupported(
+                        text,
+                        "the 1001tracklists page name is not valid",
+                    ));
+                }
+                Ok(SourceRef::TracklistsSet {
+                    id: id.to_ascii_lowercase(),
+                    slug: slug.to_string(),
+                })
+            }
+            ["tracklist", ..] => Err(unsupported(
+                text,
+                "a 1001tracklists tracklist address ends in /tracklist/<id>/<name>.html",
+            )),
+            [kind, ..] => Err(unsupported(
+                text,
+                format!("it is a 1001tracklists {kind} page; only tracklists can be synced"),
+            )),
+            [] => Err(unsupported(text, "it names no 1001tracklists tracklist")),
+        },
+        "mixcloud.com" | "m.mixcloud.com" => match segs.as_slice() {
+            [user, show] if slug_ok(user) && slug_ok(show) => {
+                if MIXCLOUD_RESERVED.contains(&user.to_ascii_lowercase().as_str()) {
+                    return Err(unsupported(
+                        text,
+                        format!("mixcloud.com/{user}/ is a Mixcloud page, not a show"),
+                    ));
+                }
+                Ok(SourceRef::MixcloudShow {
+                    key: format!("{user}/{show}"),
+                })
+            }
+            [_] => Err(unsupported(
+                text,
+                "it is a Mixcloud profile; a show's address is mixcloud.com/<user>/<show>/",
+            )),
+            _ => Err(unsupported(
+                text,
+                "a Mixcloud show's address is mixcloud.com/<user>/<show>/ (letters, digits, '-', '_' and '.')",
+            )),
+        },
         "" => Err(unsupported(text, "it has no host")),
         other => Err(unsupported(
             text,
-            format!("{other} is not Spotify, Deezer or Beatport"),
+            format!("{other} is not Spotify, Deezer, Beatport, 1001tracklists or Mixcloud"),
         )),
     }
 }
@@ -371,6 +468,8 @@ pub struct Sources {
     spotify: Result<Spotify, String>,
     deezer: Result<DeezerReader, String>,
     beatport: Result<Beatport, String>,
+    tracklists: Result<Tracklists, String>,
+    mixcloud: Result<Mixcloud, String>,
     max_tracks: usize,
 }
 
@@ -407,10 +506,22 @@ impl Sources {
         } else {
             Err(disabled("CRATEDIGGER__PLATFORMS__BEATPORT__ENABLED"))
         };
+        let tracklists = if cfg.tracklists.enabled {
+            Tracklists::from_config(&cfg.tracklists, &cfg.http, ctx).map_err(|e| e.to_string())
+        } else {
+            Err(disabled("CRATEDIGGER__PLATFORMS__TRACKLISTS__ENABLED"))
+        };
+        let mixcloud = if cfg.mixcloud.enabled {
+            Mixcloud::from_config(&cfg.mixcloud, &cfg.http, ctx).map_err(|e| e.to_string())
+        } else {
+            Err(disabled("CRATEDIGGER__PLATFORMS__MIXCLOUD__ENABLED"))
+        };
         Self {
             spotify,
             deezer,
             beatport,
+            tracklists,
+            mixcloud,
             max_tracks: MAX_SOURCE_TRACKS,
         }
     }
@@ -446,6 +557,15 @@ impl Sources {
                         .collect();
                     (outcomes, None)
                 })
+            }
+            SourceRef::TracklistsSet { id, slug } => {
+                let tl = self.tracklists.as_ref().map_err(unavailable)?;
+                tl.tracklist(id, slug).await.map(|e| (e, None))
+            }
+            SourceRef::MixcloudShow { key } => {
+                let mc = self.mixcloud.as_ref().map_err(unavailable)?;
+                let (user, show) = key.split_once('/').unwrap_or((key.as_str(), ""));
+                mc.show_tracklist(user, show).await.map(|e| (e, None))
             }
         };
         let (outcomes, note) = read.map_err(|e| classify(&source, e))?;
@@ -742,11 +862,44 @@ mod tests {
     }
 
     #[test]
+    fn tracklist_addresses() {
+        assert_eq!(
+            ok(
+                "https://www.1001tracklists.com/tracklist/1gz59x6t/bicep-the-warehouse-project-rdm-rotterdam-netherlands-2023-04-28.html"
+            ),
+            SourceRef::TracklistsSet {
+                id: "1gz59x6t".into(),
+                slug: "bicep-the-warehouse-project-rdm-rotterdam-netherlands-2023-04-28".into()
+            }
+        );
+        assert!(why("https://www.1001tracklists.com/dj/bicep/index.html").contains("dj"));
+        assert!(
+            why("https://www.1001tracklists.com/tracklist/x%2F..%2Fy/z.html")
+                .contains("/tracklist/")
+        );
+        assert_eq!(
+            ok("https://www.mixcloud.com/NTSRadio/knee-deep-26th-august-2014/"),
+            SourceRef::MixcloudShow {
+                key: "NTSRadio/knee-deep-26th-august-2014".into()
+            }
+        );
+        assert_eq!(
+            ok("https://www.mixcloud.com/NTSRadio/knee-deep-26th-august-2014/").what(),
+            "tracklist"
+        );
+        assert!(why("https://www.mixcloud.com/NTSRadio/").contains("profile"));
+        assert!(why("https://www.mixcloud.com/discover/techno/").contains("not a show"));
+        assert!(why("https://www.mixcloud.com/a/b/c/").contains("<user>/<show>"));
+    }
+
+    #[test]
     fn other_addresses_are_refused_with_the_supported_list() {
         let e = parse_source_url("https://soundcloud.com/x/sets/y").unwrap_err();
         let s = e.to_string();
         assert!(
-            s.contains("soundcloud.com is not Spotify, Deezer or Beatport"),
+            s.contains(
+                "soundcloud.com is not Spotify, Deezer, Beatport, 1001tracklists or Mixcloud"
+            ),
             "{s}"
         );
         assert!(s.contains("open.spotify.com/playlist"), "{s}");

@@ -16,6 +16,7 @@
 
 #![warn(missing_docs)]
 
+mod acquisition;
 mod error;
 mod job;
 mod reconcile;
@@ -23,6 +24,9 @@ mod sync;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use acquisition::{
+    CandidateRow, CandidateState, LibraryFileView, NewLibraryFile, PeerOutcome, PeerRecord,
+};
 pub use error::{Result, StoreError};
 pub use job::{
     DuplicateHit, DuplicateProbe, DuplicateReason, InsertOutcome, JobTx, NewTrack, NewTrackSource,

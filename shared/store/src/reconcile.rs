@@ -32,6 +32,12 @@ pub struct StuckItem {
     pub attempts: i32,
     /// When its state last changed (or it was last re-enqueued).
     pub state_changed_at: DateTime<Utc>,
+    /// What discovery looks for (acquisition states).
+    pub acquisition_target: Option<WantedTrack>,
+    /// The candidate being downloaded or verified.
+    pub candidate_id: Option<Uuid>,
+    /// The resolved track, when linked.
+    pub track_id: Option<Uuid>,
 }
 
 /// Every state that is not final, i.e. where the fleet still owes the item some work.
@@ -57,7 +63,8 @@ impl Store {
         };
         let rows = sqlx::query(
             "SELECT i.id, i.sync_id, i.state, i.wanted, i.plan, i.attempts,
-                    i.state_changed_at, s.lane
+                    i.state_changed_at, s.lane, i.acquisition_target, i.candidate_id,
+                    i.track_id
              FROM items i JOIN syncs s ON s.id = i.sync_id
              WHERE i.state = ANY($1::text[])
                AND i.state_changed_at < now() - make_interval(secs => $2)
@@ -83,6 +90,11 @@ impl Store {
                     lane: parse_lane(&lane)?,
                     attempts: get(r, "attempts")?,
                     state_changed_at: get(r, "state_changed_at")?,
+                    acquisition_target: get::<Option<serde_json::Value>>(r, "acquisition_target")?
+                        .map(|v| from_json("acquisition target", v))
+                        .transpose()?,
+                    candidate_id: get(r, "candidate_id")?,
+                    track_id: get(r, "track_id")?,
                 })
             })
             .collect()

@@ -81,7 +81,8 @@ pub struct SyncProgress {
     pub total: i64,
     /// Items per state, every state listed (zeros included) so clients need no key checks.
     pub counts: BTreeMap<String, i64>,
-    /// True when every item is in a final state ([`ItemState::is_final`]): `--wait` stops.
+    /// True when every item is settled ([`ItemState::is_settled`]: final or waiting for a
+    /// person's approval): `--wait` stops.
     pub finished: bool,
     /// Lines that were not parsed: `[{"line_no", "input", "reason"}]`.
     pub skipped_lines: serde_json::Value,
@@ -104,7 +105,7 @@ pub struct SyncSummary {
     pub total: i64,
     /// Items per state, every state listed.
     pub counts: BTreeMap<String, i64>,
-    /// True when every item is in a final state.
+    /// True when every item is settled (final or waiting for approval).
     pub finished: bool,
     /// Number of input lines that were skipped as unparseable.
     pub skipped: i64,
@@ -218,13 +219,13 @@ fn zero_counts() -> BTreeMap<String, i64> {
         .collect()
 }
 
-/// Total and "every item final" from per-state counts. A state this binary does not know
-/// (newer release) counts as not final.
+/// Total and "every item settled" (final, or waiting for a person's approval) from per-state
+/// counts. A state this binary does not know (newer release) counts as not settled.
 fn total_and_finished(counts: &BTreeMap<String, i64>) -> (i64, bool) {
     let total: i64 = counts.values().sum();
     let done: i64 = counts
         .iter()
-        .filter(|(k, _)| k.parse::<ItemState>().is_ok_and(|s| s.is_final()))
+        .filter(|(k, _)| k.parse::<ItemState>().is_ok_and(|s| s.is_settled()))
         .map(|(_, v)| v)
         .sum();
     (total, done == total)
@@ -425,10 +426,27 @@ impl Store {
     /// position within a sync when `sync_id` is set (stable paging through a playlist);
     /// otherwise most recently changed first (what a person wants from `items --state failed`).
     pub async fn list_items(&self, filter: ItemFilter) -> Result<Vec<ItemView>> {
+        self.items_where(None, filter).await
+    }
+
+    /// One item with its track, as [`Store::list_items`] shows it.
+    pub async fn item(&self, item_id: Uuid) -> Result<Option<ItemView>> {
+        let filter = ItemFilter {
+            limit: 1,
+            ..Default::default()
+        };
+        Ok(self.items_where(Some(item_id), filter).await?.pop())
+    }
+
+    async fn items_where(&self, item_id: Option<Uuid>, filter: ItemFilter) -> Result<Vec<ItemView>> {
         // The WHERE clause is built per filter shape (not `$1 IS NULL OR ...`) so the planner
         // can use the (sync_id, state) and (state, state_changed_at) indexes.
         let mut conditions = Vec::new();
         let mut n = 0;
+        if item_id.is_some() {
+            n += 1;
+            conditions.push(format!("i.id = ${n}"));
+        }
         if filter.sync_id.is_some() {
             n += 1;
             conditions.push(format!("i.sync_id = ${n}"));
@@ -472,6 +490,9 @@ impl Store {
             n + 2
         );
         let mut q = sqlx::query(&sql);
+        if let Some(id) = item_id {
+            q = q.bind(id);
+        }
         if let Some(sync_id) = filter.sync_id {
             q = q.bind(sync_id);
         }
