@@ -15,7 +15,6 @@ use cratedigger_rekordbox::{
 };
 use cratedigger_store::Store;
 use cratedigger_workers::Settings;
-use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;

@@ -357,11 +357,8 @@ impl FakeSlskd {
                 path.display()
             )
         });
-        for dir in [&opts.downloads_dir, &opts.incomplete_dir] {
-            if let Err(e) = std::fs::create_dir_all(dir) {
-                tracing::warn!(dir = %dir.display(), error = %e, "fake slskd directory not created");
-            }
-        }
+        // the directories are created on first use (a fixture server that never sees a
+        // transfer leaves nothing behind)
         Self::with(recorded, opts)
     }
 
@@ -423,12 +420,12 @@ impl FakeSlskd {
 
     /// Where the fake writes `remote` under `base` (slskd's `<parent>/<name>` rule).
     pub fn local_path(base: &Path, remote: &str) -> PathBuf {
-        let parts: Vec<&str> = remote.split(['\\', '/']).filter(|p| !p.is_empty()).collect();
+        let parts: Vec<&str> = remote
+            .split(['\\', '/'])
+            .filter(|p| !p.is_empty())
+            .collect();
         let clean = |s: &str| {
-            let s: String = s
-                .chars()
-                .map(|c| if c == '\0' { '_' } else { c })
-                .collect();
+            let s: String = s.chars().map(|c| if c == '\0' { '_' } else { c }).collect();
             if s.is_empty() || s == "." || s == ".." {
                 "_".to_string()
             } else {
@@ -604,7 +601,10 @@ async fn post_search(State(f): State<FakeSlskd>, headers: HeaderMap, body: Bytes
         return text(StatusCode::TOO_MANY_REQUESTS, TOO_MANY);
     }
     if g.searches.iter().any(|s| s.id == id) {
-        return text(StatusCode::BAD_REQUEST, "A search with this id already exists");
+        return text(
+            StatusCode::BAD_REQUEST,
+            "A search with this id already exists",
+        );
     }
     g.stats.searches_posted += 1;
     g.stats.max_concurrent_searches = g.stats.max_concurrent_searches.max(running as u64 + 1);
@@ -745,10 +745,16 @@ async fn enqueue(
         return unauthorized();
     }
     let Ok(requests) = serde_json::from_slice::<Vec<QueueRequest>>(&body) else {
-        return text(StatusCode::BAD_REQUEST, "a list of {filename, size} is required");
+        return text(
+            StatusCode::BAD_REQUEST,
+            "a list of {filename, size} is required",
+        );
     };
     if requests.is_empty() {
-        return text(StatusCode::INTERNAL_SERVER_ERROR, "At least one file is required");
+        return text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "At least one file is required",
+        );
     }
     let mut enqueued = Vec::new();
     {

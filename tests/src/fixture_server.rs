@@ -289,7 +289,8 @@ pub async fn serve(kit: PathBuf, addr: SocketAddr) -> Result<FixtureServer, Fixt
         .local_addr()
         .map_err(|source| FixtureError::Bind { addr, source })?;
     // a fake slskd for the Soulseek source, base URL `<this server>/slskd`
-    let app = router(state.clone()).nest("/slskd", crate::fake_slskd::FakeSlskd::for_kit(&kit).router());
+    let slskd = crate::fake_slskd::FakeSlskd::for_kit(&kit).router();
+    let app = router(state.clone()).nest("/slskd", slskd);
     let handle = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!(error = %e, "fixture server stopped");

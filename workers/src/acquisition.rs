@@ -783,8 +783,13 @@ async fn file_into_library(
         JobError::new(ErrorClass::Internal, format!("{what} {}: {e}", p.display()))
     };
     for n in 1..=50u32 {
-        let rel = crate::filing::library_relative_path(&acq.path_template, tags, ext, n);
-        let dest = acq.library_dir.join(rel);
+        let dest = crate::filing::library_file_path(&acq.library_dir, &acq.path_template, tags, ext, n)
+            .map_err(|e| {
+                JobError::new(
+                    ErrorClass::BadRequest,
+                    format!("the library path could not be built ({e}); check CRATEDIGGER__ACQUISITION__PATH_TEMPLATE"),
+                )
+            })?;
         let owner = tx
             .library_path_owner(&dest.to_string_lossy())
             .await

@@ -30,6 +30,13 @@ pub struct AcquisitionScout {
 impl AcquisitionScout {
     /// A scout over the enabled sources.
     pub fn new(fleet: Fleet, sources: SourceRegistry) -> Self {
+        // Series exist from the start, so rate() and the dashboard see 0 rather than nothing.
+        for id in sources.ids() {
+            metrics::counter!("cratedigger_downloads_total", "source" => id, "outcome" => "ok")
+                .increment(0);
+            metrics::counter!("cratedigger_download_bytes_total", "source" => id).increment(0);
+            let _ = metrics::histogram!("cratedigger_download_seconds", "source" => id);
+        }
         Self {
             fleet,
             sources: Arc::new(sources),

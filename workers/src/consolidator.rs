@@ -41,6 +41,12 @@ pub struct Consolidator {
 impl Consolidator {
     /// A consolidator writing to `store`.
     pub fn new(fleet: Fleet, store: Store) -> Self {
+        if fleet.settings.acquisition.enabled {
+            // Series exist from the start (one per configured download source).
+            for id in fleet.sources().ids() {
+                metrics::counter!("cratedigger_files_filed_total", "source" => id).increment(0);
+            }
+        }
         Self { fleet, store }
     }
 }

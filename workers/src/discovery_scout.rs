@@ -22,6 +22,13 @@ pub struct DiscoveryScout {
 impl DiscoveryScout {
     /// A scout over the enabled sources.
     pub fn new(fleet: Fleet, sources: SourceRegistry) -> Self {
+        // Series exist from the start, so rate() and the dashboard see 0 rather than nothing.
+        for id in sources.ids() {
+            metrics::counter!("cratedigger_source_candidates_total", "source" => id).increment(0);
+            metrics::counter!("cratedigger_source_errors_total", "source" => id, "class" => "network")
+                .increment(0);
+            let _ = metrics::histogram!("cratedigger_source_find_seconds", "source" => id);
+        }
         Self {
             fleet,
             sources: Arc::new(sources),

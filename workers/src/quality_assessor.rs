@@ -25,6 +25,10 @@ impl QualityAssessor {
     /// An assessor running at most `analysis_concurrency` analyses at once.
     pub fn new(fleet: Fleet) -> Self {
         let n = fleet.settings.acquisition.analysis_concurrency.max(1);
+        for outcome in ["accepted", "rejected", "unreadable"] {
+            metrics::counter!("cratedigger_files_verified_total", "outcome" => outcome).increment(0);
+        }
+        let _ = metrics::histogram!("cratedigger_verify_seconds");
         Self {
             fleet,
             cpu: Arc::new(Semaphore::new(n)),

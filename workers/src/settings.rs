@@ -295,7 +295,7 @@ impl Default for AcquisitionSettings {
             discover_unmatched: true,
             library_dir: "library".into(),
             staging_dir: "staging".into(),
-            path_template: "{artist}/{artist} - {title} ({mix}).{ext}".into(),
+            path_template: cratedigger_music::filing::DEFAULT_TEMPLATE.into(),
             discovery_deadline_secs: 60,
             top_n: 5,
             stall_timeout_secs: 60,

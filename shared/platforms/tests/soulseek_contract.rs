@@ -315,7 +315,11 @@ async fn a_refused_key_names_the_variable_to_check() {
     let e = s.find(&wanted()).await.expect_err("401");
     assert_eq!(e.class, ErrorClass::Auth);
     assert_eq!(e.to_string(), AUTH_REFUSED);
-    assert!(!e.detail.contains("wrong"), "the key never appears: {}", e.detail);
+    assert!(
+        !e.detail.contains("wrong"),
+        "the key never appears: {}",
+        e.detail
+    );
     assert_eq!(srv.fake().stats().unauthorized, 1);
     std::fs::remove_dir_all(&root).ok();
 }
@@ -359,12 +363,17 @@ async fn a_ban_pauses_the_whole_fleet_and_a_second_process_sees_it() {
     assert!(why.contains("Disconnected"), "{why}");
 
     // the other process: refused before any request to slskd, searches and downloads alike
-    let until = soulseek_paused_until(&ctx_b).await.expect("paused fleet-wide");
+    let until = soulseek_paused_until(&ctx_b)
+        .await
+        .expect("paused fleet-wide");
     let left = until - chrono::Utc::now();
     assert!(left > chrono::Duration::minutes(29) && left <= chrono::Duration::minutes(30));
     let e = b.find(&wanted()).await.expect_err("paused");
     assert_eq!(e.class, ErrorClass::RateLimit);
-    assert!(e.to_string().starts_with("Soulseek paused for the whole fleet"));
+    assert!(
+        e.to_string()
+            .starts_with("Soulseek paused for the whole fleet")
+    );
     let (progress, _) = recorder();
     let e = b
         .download(
@@ -399,8 +408,15 @@ async fn errored_searches_in_a_row_pause_even_while_logged_in() {
     let s = client(&cfg, &ctx);
     let first = s.find(&wanted()).await.expect_err("errored");
     assert_eq!(first.class, ErrorClass::Server);
-    assert!(first.detail.contains("Completed, Errored"), "{}", first.detail);
-    assert!(soulseek_paused_until(&ctx).await.is_none(), "one error is not a ban");
+    assert!(
+        first.detail.contains("Completed, Errored"),
+        "{}",
+        first.detail
+    );
+    assert!(
+        soulseek_paused_until(&ctx).await.is_none(),
+        "one error is not a ban"
+    );
     let second = s.find(&wanted()).await.expect_err("paused now");
     assert_eq!(second.class, ErrorClass::RateLimit);
     assert!(soulseek_paused_until(&ctx).await.is_some());
@@ -414,10 +430,11 @@ async fn the_35th_search_in_the_window_is_refused_with_the_wait() {
     let prefix = unique("budget");
     let root = temp_root("budget");
     let srv = fake(&root).await;
-    srv.fake().configure(cratedigger_e2e::fake_slskd::ConfigUpdate {
-        search_ms: Some(1),
-        ..Default::default()
-    });
+    srv.fake()
+        .configure(cratedigger_e2e::fake_slskd::ConfigUpdate {
+            search_ms: Some(1),
+            ..Default::default()
+        });
     let ctx = process(&conn, &prefix);
     let s = client(&config(&srv), &ctx);
     for i in 0..34 {
@@ -440,7 +457,11 @@ async fn the_35th_search_in_the_window_is_refused_with_the_wait() {
         "{wait:?}"
     );
     assert!(e.detail.contains("34 searches per 220 s"), "{}", e.detail);
-    assert_eq!(srv.fake().stats().searches_posted, 34, "the 35th never left");
+    assert_eq!(
+        srv.fake().stats().searches_posted,
+        34,
+        "the 35th never left"
+    );
     let still: usize = c.zcard(log_key(&prefix)).await.unwrap();
     assert_eq!(still, 34, "a refused search consumes no budget");
     clean(&conn, &prefix).await;
@@ -485,10 +506,11 @@ async fn searches_go_one_at_a_time_across_the_fleet() {
     let prefix = unique("one");
     let root = temp_root("one");
     let srv = fake(&root).await;
-    srv.fake().configure(cratedigger_e2e::fake_slskd::ConfigUpdate {
-        search_ms: Some(60),
-        ..Default::default()
-    });
+    srv.fake()
+        .configure(cratedigger_e2e::fake_slskd::ConfigUpdate {
+            search_ms: Some(60),
+            ..Default::default()
+        });
     let a = client(&config(&srv), &process(&conn, &prefix));
     let b = client(&config(&srv), &process(&conn, &prefix));
     let t = wanted();
@@ -501,7 +523,10 @@ async fn searches_go_one_at_a_time_across_the_fleet() {
     }
     let stats = srv.fake().stats();
     assert_eq!(stats.searches_posted, 6);
-    assert_eq!(stats.max_concurrent_searches, 1, "never two searches at once");
+    assert_eq!(
+        stats.max_concurrent_searches, 1,
+        "never two searches at once"
+    );
     assert_eq!(stats.searches_refused, 0, "slskd never had to answer 429");
     clean(&conn, &prefix).await;
     std::fs::remove_dir_all(&root).ok();
@@ -538,7 +563,10 @@ async fn a_completed_transfer_is_moved_to_dest_with_the_right_bytes() {
     assert_eq!(got.bytes, bytes.len() as u64);
     assert_eq!(std::fs::read(&dest).unwrap(), bytes);
     let seen = seen.lock().unwrap().clone();
-    assert!(seen.windows(2).all(|w| w[0].0 <= w[1].0), "progress only grows");
+    assert!(
+        seen.windows(2).all(|w| w[0].0 <= w[1].0),
+        "progress only grows"
+    );
     assert_eq!(
         seen.last().copied(),
         Some((bytes.len() as u64, Some(bytes.len() as u64)))
@@ -585,7 +613,11 @@ async fn a_stalled_transfer_is_cancelled_and_its_partial_file_removed() {
     let stats = srv.fake().stats();
     assert_eq!(stats.cancelled, 1, "the transfer was cancelled in slskd");
     let partial = soulseek::local_path_in(&srv.fake().incomplete_dir(), remote);
-    assert!(!partial.exists(), "partial file {} removed", partial.display());
+    assert!(
+        !partial.exists(),
+        "partial file {} removed",
+        partial.display()
+    );
     assert!(!dest.exists());
     std::fs::remove_dir_all(&root).ok();
 }
@@ -679,7 +711,11 @@ async fn hostile_peer_paths_never_leave_the_downloads_directory() {
         std::fs::write(&local, &bytes).unwrap();
         srv.fake().register_file(remote, &local);
         let landing = soulseek::local_path_in(&downloads, remote);
-        assert!(landing.starts_with(&downloads), "{remote:?} -> {}", landing.display());
+        assert!(
+            landing.starts_with(&downloads),
+            "{remote:?} -> {}",
+            landing.display()
+        );
         let dest = root.join("staging").join(format!("item-{i}.bin"));
         let (progress, _) = recorder();
         let got = s

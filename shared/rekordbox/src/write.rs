@@ -895,7 +895,9 @@ fn name_map(conn: &Connection, path: &Path, sql: &str) -> Result<HashMap<String,
 struct IdGen<'c> {
     conn: &'c Connection,
     path: PathBuf,
-    used: HashSet<(&'static str, String)>,
+    used: HashSet<(&'static str, &'static str, String)>,
+    /// Values of unindexed columns (`rb_file_id`), read once instead of scanned per ID.
+    scanned: HashMap<(&'static str, &'static str), HashSet<String>>,
 }
 
 impl IdGen<'_> {
@@ -907,18 +909,11 @@ impl IdGen<'_> {
                 continue;
             }
             let id = n.to_string();
-            if self.used.contains(&(table, id.clone())) {
+            if self.used.contains(&(table, column, id.clone())) {
                 continue;
             }
-            let taken = self
-                .conn
-                .prepare_cached(&format!(
-                    "SELECT 1 FROM {table} WHERE {column} = ?1 LIMIT 1"
-                ))
-                .and_then(|mut s| s.exists([&id]))
-                .map_err(|e| RekordboxError::from_sqlite(&self.path, "choosing an ID", e))?;
-            if !taken {
-                self.used.insert((table, id.clone()));
+            if !self.taken(table, column, &id)? {
+                self.used.insert((table, column, id.clone()));
                 return Ok(id);
             }
         }
@@ -926,6 +921,38 @@ impl IdGen<'_> {
             path: self.path.clone(),
             reason: format!("no free ID found in {table} after 1000 tries"),
         })
+    }
+
+    fn taken(&mut self, table: &'static str, column: &'static str, id: &str) -> Result<bool> {
+        let err = |e| RekordboxError::from_sqlite(&self.path, "choosing an ID", e);
+        if column == "ID" {
+            // The primary key: an index lookup.
+            return self
+                .conn
+                .prepare_cached(&format!("SELECT 1 FROM {table} WHERE ID = ?1 LIMIT 1"))
+                .and_then(|mut s| s.exists([id]))
+                .map_err(err);
+        }
+        if !self.scanned.contains_key(&(table, column)) {
+            let mut stmt = self
+                .conn
+                .prepare(&format!(
+                    "SELECT {column} FROM {table} WHERE {column} IS NOT NULL"
+                ))
+                .map_err(err)?;
+            let values = stmt
+                .query_map([], |r| {
+                    Ok(match r.get_ref(0)? {
+                        rusqlite::types::ValueRef::Integer(n) => n.to_string(),
+                        v => String::from_utf8_lossy(v.as_bytes().unwrap_or_default()).into_owned(),
+                    })
+                })
+                .map_err(err)?
+                .collect::<std::result::Result<HashSet<String>, _>>()
+                .map_err(err)?;
+            self.scanned.insert((table, column), values);
+        }
+        Ok(self.scanned[&(table, column)].contains(id))
     }
 }
 
@@ -987,6 +1014,7 @@ fn plan(
         conn,
         path: path.to_path_buf(),
         used: HashSet::new(),
+        scanned: HashMap::new(),
     };
     let mut plan = Plan {
         usn_before,
@@ -1074,15 +1102,33 @@ fn plan(
         timestamp_ms: now.timestamp_millis(),
     });
 
+    // FolderPath has no index in Rekordbox's schema: read path -> ID once.
+    let mut by_path: HashMap<String, String> = HashMap::new();
+    {
+        let mut stmt = conn
+            .prepare(
+                "SELECT FolderPath, ID FROM djmdContent WHERE FolderPath IS NOT NULL ORDER BY ID",
+            )
+            .map_err(err)?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .map_err(err)?;
+        for row in rows {
+            let (fp, id) = row.map_err(err)?;
+            by_path.entry(fp).or_insert(id);
+        }
+    }
     let mut content_stmt = conn
         .prepare(
-            "SELECT ID, UUID, Commnt, Rating, DJPlayCount, ColorID FROM djmdContent \
-             WHERE FolderPath = ?1 ORDER BY ID LIMIT 1",
+            "SELECT ID, UUID, Commnt, Rating, DJPlayCount, ColorID FROM djmdContent WHERE ID = ?1",
         )
         .map_err(err)?;
     let mut find_content = |fp: &str| -> Result<Option<OldTrack>> {
+        let Some(id) = by_path.get(fp) else {
+            return Ok(None);
+        };
         content_stmt
-            .query_row([fp], |r| {
+            .query_row([id], |r| {
                 Ok(OldTrack {
                     id: r.get(0)?,
                     uuid: r.get(1)?,
@@ -1314,9 +1360,8 @@ fn plan(
         let mut old_cues: Vec<(Option<i64>, i64)> = Vec::new();
         let mut old_in_sync_playlist = false;
         if let Some(o) = &old {
-            let (cues_moved, entries_moved, cues) =
-                plan_takeover(conn, path, &mut plan, o, &content_id, &content_uuid)?;
-            old_cues = cues;
+            let taken = plan_takeover(conn, path, &mut plan, o, &content_id, &content_uuid)?;
+            old_cues = taken.cue_points;
             if members.contains(&o.id) {
                 old_in_sync_playlist = true;
                 members.remove(&o.id);
@@ -1325,8 +1370,8 @@ fn plan(
             replaced = Some(Replacement {
                 old_content_id: o.id.clone(),
                 old_path: input.replaces.clone().unwrap_or_default(),
-                cues_taken_over: cues_moved,
-                playlist_entries_taken_over: entries_moved,
+                cues_taken_over: taken.cues_moved,
+                playlist_entries_taken_over: taken.entries_moved,
                 old_file_moved_to: None,
             });
         }
@@ -1490,8 +1535,7 @@ fn content_row(input: &Input, id: &str, uuid: &str, date: &str) -> ContentRow {
     }
 }
 
-/// Plans moving every row of the old track to the new one; returns (cues moved, playlist
-/// entries moved, the moved cues' (Kind, InMsec)).
+/// Plans moving every row of the old track to the new one.
 fn plan_takeover(
     conn: &Connection,
     path: &Path,
@@ -1499,7 +1543,7 @@ fn plan_takeover(
     old: &OldTrack,
     new_id: &str,
     new_uuid: &str,
-) -> Result<(usize, usize, Vec<(Option<i64>, i64)>)> {
+) -> Result<Takeover> {
     let err = |e| RekordboxError::from_sqlite(path, "planning the upgrade", e);
     let mut cues_moved = 0;
     let mut entries_moved = 0;
@@ -1612,7 +1656,19 @@ fn plan_takeover(
             id: old.id.clone(),
         },
     );
-    Ok((cues_moved, entries_moved, cue_points))
+    Ok(Takeover {
+        cues_moved,
+        entries_moved,
+        cue_points,
+    })
+}
+
+/// What moving an old track's rows planned.
+struct Takeover {
+    cues_moved: usize,
+    entries_moved: usize,
+    /// (`Kind`, `InMsec`) of the moved cues, so new cues do not double them.
+    cue_points: Vec<(Option<i64>, i64)>,
 }
 
 /// `contentCue.Cues` is a JSON copy of the track's cue rows (CueGen's shape): point its

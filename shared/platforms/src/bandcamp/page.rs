@@ -292,7 +292,7 @@ pub fn price_text(t: &Tralbum, currency: Option<&str>) -> Option<String> {
             .map(|p| format!("{p:.2}{cur}"));
     }
     match c.minimum_price.filter(|p| p.is_finite() && *p >= 0.0) {
-        Some(min) if min == 0.0 => Some(if truthy(&c.require_email) {
+        Some(min) if min <= 0.0 => Some(if truthy(&c.require_email) {
             "name your price (free with an e-mail address)".into()
         } else {
             "name your price".into()

@@ -46,8 +46,7 @@ static RELEASE: LazyLock<Script> =
 
 /// In-process budgets by key prefix, so every Soulseek client of one process (and
 /// `soulseek_paused_until`) shares one state when there is no Redis.
-static LOCAL: LazyLock<Mutex<HashMap<String, Arc<LocalBudget>>>> =
-    LazyLock::new(Default::default);
+static LOCAL: LazyLock<Mutex<HashMap<String, Arc<LocalBudget>>>> = LazyLock::new(Default::default);
 
 /// How often a caller asks again while another holds the slot.
 const BUSY_POLL: Duration = Duration::from_millis(250);
@@ -83,7 +82,11 @@ impl BudgetConfig {
     /// The budget part of the Soulseek settings; nonsense values fall back to safe ones.
     pub fn from_soulseek(c: &super::SoulseekConfig) -> Self {
         let secs = |v: f64, default: f64| {
-            Duration::from_secs_f64(if v.is_finite() && v >= 0.0 { v } else { default })
+            Duration::from_secs_f64(if v.is_finite() && v >= 0.0 {
+                v
+            } else {
+                default
+            })
         };
         let window = secs(c.window_secs, 220.0);
         Self {
@@ -253,7 +256,10 @@ impl LocalBudget {
         let Ok(mut s) = self.state.lock() else {
             return;
         };
-        if s.locks.get(&permit.slot).is_some_and(|(t, _)| *t == permit.token) {
+        if s.locks
+            .get(&permit.slot)
+            .is_some_and(|(t, _)| *t == permit.token)
+        {
             s.locks.remove(&permit.slot);
         }
         if !gap.is_zero() {
@@ -384,7 +390,11 @@ fn micros(d: Duration) -> u64 {
 }
 
 fn new_token() -> String {
-    format!("{:016x}{:016x}", rand::random::<u64>(), rand::random::<u64>())
+    format!(
+        "{:016x}{:016x}",
+        rand::random::<u64>(),
+        rand::random::<u64>()
+    )
 }
 
 impl SearchBudget {
@@ -775,7 +785,8 @@ pub fn pause_sentence(until: chrono::DateTime<chrono::Utc>) -> String {
 
 /// When a pause of `left` from now ends, on the wall clock.
 pub fn until_from_now(left: Duration) -> chrono::DateTime<chrono::Utc> {
-    chrono::Utc::now() + chrono::Duration::from_std(left).unwrap_or_else(|_| chrono::Duration::zero())
+    chrono::Utc::now()
+        + chrono::Duration::from_std(left).unwrap_or_else(|_| chrono::Duration::zero())
 }
 
 /// The rate-limit error every Soulseek call gets while the fleet is paused.
@@ -835,7 +846,10 @@ mod tests {
         assert!(e.to_string().contains("34 searches per 220 s"), "{e}");
         assert_eq!(Instant::now(), started, "refused at once, no worker sleep");
         tokio::time::advance(Duration::from_secs(186)).await;
-        let p = b.acquire_search().await.expect("a slot after the oldest left");
+        let p = b
+            .acquire_search()
+            .await
+            .expect("a slot after the oldest left");
         b.finish(p, SearchOutcome::Found).await;
     }
 

@@ -12,9 +12,7 @@
 //! the file system only through [`safe_component`], which reduces each name to one safe
 //! path component before it is joined under slskd's downloads directory.
 
-use super::budget::{
-    BudgetConfig, SearchBudget, SearchOutcome, paused_error, until_from_now,
-};
+use super::budget::{BudgetConfig, SearchBudget, SearchOutcome, paused_error, until_from_now};
 use super::models::{
     EnqueueResponse, PeerResponse, QueueDownloadRequest, SearchRequest, SearchState, ServerState,
     SharedFile, Transfer, UserTransfers, has_flag,
@@ -168,6 +166,17 @@ impl TransferState {
     }
 }
 
+/// How far a failed search got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// Not created in slskd (not sent, 429, refused as invalid).
+    NotSent,
+    /// slskd refused to start it (409 not logged in, 5xx): a ban sign.
+    Refused,
+    /// Created in slskd, failed later (it gets deleted).
+    Started,
+}
+
 /// A plain answer of slskd (status, body, `Retry-After`), for the calls the layer cannot send.
 struct Reply {
     status: u16,
@@ -232,9 +241,9 @@ impl Soulseek {
     ) -> Result<Self, PlatformError> {
         let key = cfg.api_key().ok_or_else(missing_key)?;
         let opts = http.client_options(&http.user_agent, cfg.timeout_secs);
-        let client = ctx
-            .http_client(&HTTP_INFO, opts.clone())?
-            .with_header("x-api-key", key, true)?;
+        let client =
+            ctx.http_client(&HTTP_INFO, opts.clone())?
+                .with_header("x-api-key", key, true)?;
         let raw = reqwest::Client::builder()
             .user_agent(opts.user_agent.clone())
             .timeout(opts.timeout)
@@ -370,12 +379,18 @@ impl Soulseek {
         let class = classify_status(reply.status).unwrap_or(ErrorClass::Malformed);
         let e = err(
             class,
-            format!("{what}: slskd answered HTTP {}: {}", reply.status, reply.text()),
+            format!(
+                "{what}: slskd answered HTTP {}: {}",
+                reply.status,
+                reply.text()
+            ),
         )
         .with_retry_after(reply.retry_after);
         match class {
             ErrorClass::Auth => e.explain_auth(AUTH_REFUSED),
-            ErrorClass::RateLimit => e.with_retry_after(reply.retry_after.or(Some(DEFAULT_429_WAIT))),
+            ErrorClass::RateLimit => {
+                e.with_retry_after(reply.retry_after.or(Some(DEFAULT_429_WAIT)))
+            }
             _ => e,
         }
     }
@@ -383,7 +398,10 @@ impl Soulseek {
     // ---------- search ----------
 
     /// Every audio file peers offer for `target`, after one search under the fleet's budget.
-    pub async fn search(&self, target: &WantedTrack) -> Result<Vec<SourceCandidate>, PlatformError> {
+    pub async fn search(
+        &self,
+        target: &WantedTrack,
+    ) -> Result<Vec<SourceCandidate>, PlatformError> {
         let text = search_text(target);
         if text.is_empty() {
             return Err(err(
@@ -418,10 +436,7 @@ impl Soulseek {
                     return Ok(candidates);
                 }
                 let state = state.unwrap_or_default();
-                if let Some(paused) = self
-                    .check_ban(&format!("a search ended {state:?}"))
-                    .await
-                {
+                if let Some(paused) = self.check_ban(&format!("a search ended {state:?}")).await {
                     return Err(paused);
                 }
                 if candidates.is_empty() {
@@ -432,11 +447,12 @@ impl Soulseek {
                 }
                 Ok(candidates)
             }
-            Err((e, started)) => {
-                if started {
+            Err((e, stage)) => {
+                if stage == Stage::Started {
                     self.delete_search(&id).await;
                 }
-                if e.class == ErrorClass::Server
+                // only slskd's own refusal is a ban sign (not slskd being down or slow)
+                if stage == Stage::Refused
                     && let Some(paused) = self
                         .check_ban(&format!("slskd could not start a search ({})", e.detail))
                         .await
@@ -449,12 +465,13 @@ impl Soulseek {
     }
 
     /// Creates the search, follows it to its end (or our deadline) and maps its responses.
-    /// The error side says whether slskd created the search (so it gets deleted).
+    /// The error side says how far it got (a started search gets deleted; a refused one
+    /// is a ban sign).
     async fn run_search(
         &self,
         id: &str,
         text: &str,
-    ) -> Result<(Option<String>, Vec<SourceCandidate>), (PlatformError, bool)> {
+    ) -> Result<(Option<String>, Vec<SourceCandidate>), (PlatformError, Stage)> {
         let body = SearchRequest {
             id: id.to_string(),
             search_text: text.to_string(),
@@ -465,11 +482,11 @@ impl Soulseek {
             minimum_response_file_count: 1,
         };
         let body = serde_json::to_value(&body)
-            .map_err(|e| (err(ErrorClass::Internal, e.to_string()), false))?;
+            .map_err(|e| (err(ErrorClass::Internal, e.to_string()), Stage::NotSent))?;
         let reply = self
             .send(reqwest::Method::POST, "/searches", Some(body))
             .await
-            .map_err(|e| (e, false))?;
+            .map_err(|e| (e, Stage::NotSent))?;
         match reply.status {
             200 | 201 => {}
             429 => {
@@ -482,7 +499,7 @@ impl Soulseek {
                         ),
                     )
                     .with_retry_after(reply.retry_after.or(Some(DEFAULT_429_WAIT))),
-                    false,
+                    Stage::NotSent,
                 ));
             }
             // slskd: 409 = the client is not connected / logged in, 500 = the search failed
@@ -492,10 +509,15 @@ impl Soulseek {
                         ErrorClass::Server,
                         format!("slskd answered HTTP {}: {}", reply.status, reply.text()),
                     ),
-                    false,
+                    Stage::Refused,
                 ));
             }
-            _ => return Err((self.status_error("starting a search", &reply), false)),
+            _ => {
+                return Err((
+                    self.status_error("starting a search", &reply),
+                    Stage::NotSent,
+                ));
+            }
         }
         let mut state: SearchState = serde_json::from_slice(&reply.body).unwrap_or_default();
         let deadline = Instant::now() + Duration::from_secs(self.cfg.search_deadline_secs.max(1));
@@ -510,14 +532,14 @@ impl Soulseek {
             match self.get::<SearchState>(&path).await {
                 Ok(s) => state = s,
                 Err(e) if e.class == ErrorClass::NotFound => break,
-                Err(e) => return Err((e, true)),
+                Err(e) => return Err((e, Stage::Started)),
             }
         }
         let responses_path = format!("/searches/{id}/responses");
         let raw: Vec<serde_json::Value> = self
             .get(&responses_path)
             .await
-            .map_err(|e| (e, true))?;
+            .map_err(|e| (e, Stage::Started))?;
         let candidates = map_responses(raw, self.cfg.max_candidates, &self.url(&responses_path));
         Ok((state.state, candidates))
     }
@@ -613,7 +635,10 @@ impl Soulseek {
                     if id.is_none() {
                         id = t.id.clone();
                     }
-                    if let Some(s) = t.size.and_then(|s| u64::try_from(s).ok()).filter(|s| *s > 0)
+                    if let Some(s) = t
+                        .size
+                        .and_then(|s| u64::try_from(s).ok())
+                        .filter(|s| *s > 0)
                     {
                         total = Some(s);
                     }
@@ -689,7 +714,12 @@ impl Soulseek {
         let src_owned = src.clone();
         let bytes = tokio::task::spawn_blocking(move || move_file(&src_owned, &dest_owned))
             .await
-            .map_err(|e| err(ErrorClass::Internal, format!("the file move task failed: {e}")))?
+            .map_err(|e| {
+                err(
+                    ErrorClass::Internal,
+                    format!("the file move task failed: {e}"),
+                )
+            })?
             .map_err(|e| {
                 err(
                     ErrorClass::Internal,
@@ -793,7 +823,10 @@ impl Soulseek {
         let user = urlencoding::encode(username);
         if let Some(id) = id {
             return match self
-                .get::<Transfer>(&format!("/transfers/downloads/{user}/{}", urlencoding::encode(id)))
+                .get::<Transfer>(&format!(
+                    "/transfers/downloads/{user}/{}",
+                    urlencoding::encode(id)
+                ))
                 .await
             {
                 Ok(t) => Ok(Some(t)),
@@ -880,7 +913,12 @@ impl Soulseek {
             let (b, f) = (base.clone(), filename.to_string());
             let found = tokio::task::spawn_blocking(move || find_saved(&b, &f, expected))
                 .await
-                .map_err(|e| err(ErrorClass::Internal, format!("the file lookup task failed: {e}")))?;
+                .map_err(|e| {
+                    err(
+                        ErrorClass::Internal,
+                        format!("the file lookup task failed: {e}"),
+                    )
+                })?;
             match found {
                 Ok(Some(p)) => return Ok(p),
                 Ok(None) if Instant::now() < until => tokio::time::sleep(self.poll()).await,
@@ -907,7 +945,10 @@ fn count(outcome: &str) {
 
 /// Whether a search has ended in slskd.
 fn search_done(s: &SearchState) -> bool {
-    s.is_complete == Some(true) || s.state.as_deref().is_some_and(|st| has_flag(st, "Completed"))
+    s.is_complete == Some(true)
+        || s.state
+            .as_deref()
+            .is_some_and(|st| has_flag(st, "Completed"))
 }
 
 /// The error for a transfer slskd ended without success.
@@ -926,9 +967,15 @@ fn transfer_failed(
         .collect();
     let lower = why.to_ascii_lowercase();
     let refused = *state == TransferState::Rejected
-        || ["not shared", "rejected", "not available", "denied", "banned"]
-            .iter()
-            .any(|w| lower.contains(w));
+        || [
+            "not shared",
+            "rejected",
+            "not available",
+            "denied",
+            "banned",
+        ]
+        .iter()
+        .any(|w| lower.contains(w));
     let name = file_name_of(filename);
     if refused {
         return err(
@@ -977,7 +1024,11 @@ pub fn search_text(target: &WantedTrack) -> String {
         .filter(|m| !m.to_lowercase().contains("original"));
     let mut seen = HashSet::new();
     let mut words = Vec::new();
-    for part in [target.artist.as_str(), title.as_str(), mix.as_deref().unwrap_or("")] {
+    for part in [
+        target.artist.as_str(),
+        title.as_str(),
+        mix.as_deref().unwrap_or(""),
+    ] {
         let cleaned: String = part
             .chars()
             .map(|c| if c.is_alphanumeric() { c } else { ' ' })
@@ -1143,7 +1194,13 @@ fn map_file(username: &str, peer: &PeerInfo, f: &SharedFile, url: &str) -> Optio
 pub fn safe_component(raw: &str) -> String {
     let mut s: String = raw
         .chars()
-        .map(|c| if matches!(c, '/' | '\\' | '\0') { '_' } else { c })
+        .map(|c| {
+            if matches!(c, '/' | '\\' | '\0') {
+                '_'
+            } else {
+                c
+            }
+        })
         .collect();
     if s.is_empty() || s == "." || s == ".." {
         s = "_".to_string();
@@ -1194,7 +1251,11 @@ fn checked(base: &Path, path: &Path) -> Result<PathBuf, String> {
 fn find_saved(base: &Path, remote: &str, expected: Option<u64>) -> Result<Option<PathBuf>, String> {
     let usual = local_path_in(base, remote);
     let size_ok = |p: &Path| {
-        expected.is_none_or(|want| std::fs::metadata(p).map(|m| m.len() == want).unwrap_or(false))
+        expected.is_none_or(|want| {
+            std::fs::metadata(p)
+                .map(|m| m.len() == want)
+                .unwrap_or(false)
+        })
     };
     if std::fs::symlink_metadata(&usual).is_ok() {
         let real = checked(base, &usual)?;
@@ -1228,7 +1289,9 @@ fn find_saved(base: &Path, remote: &str, expected: Option<u64>) -> Result<Option
             continue;
         }
         let p = entry.path();
-        let Ok(real) = checked(base, &p) else { continue };
+        let Ok(real) = checked(base, &p) else {
+            continue;
+        };
         if !size_ok(&real) {
             continue;
         }
@@ -1253,7 +1316,9 @@ pub(crate) fn move_file(src: &Path, dest: &Path) -> std::io::Result<u64> {
     }
     match std::fs::rename(src, dest) {
         Ok(()) => Ok(std::fs::metadata(dest)?.len()),
-        Err(e) if e.kind() == std::io::ErrorKind::CrossesDevices || e.raw_os_error() == Some(18) => {
+        Err(e)
+            if e.kind() == std::io::ErrorKind::CrossesDevices || e.raw_os_error() == Some(18) =>
+        {
             copy_then_remove(src, dest)
         }
         Err(e) => Err(e),
@@ -1347,8 +1412,14 @@ mod tests {
             TransferState::parse("Completed, Errored"),
             TransferState::Errored
         );
-        assert_eq!(TransferState::parse("Queued, Remotely"), TransferState::Queued);
-        assert_eq!(TransferState::parse("InProgress"), TransferState::InProgress);
+        assert_eq!(
+            TransferState::parse("Queued, Remotely"),
+            TransferState::Queued
+        );
+        assert_eq!(
+            TransferState::parse("InProgress"),
+            TransferState::InProgress
+        );
         assert_eq!(TransferState::parse("Requested"), TransferState::Requested);
         assert!(matches!(
             TransferState::parse("Teleporting"),
@@ -1407,7 +1478,11 @@ mod tests {
             let p = local_path_in(base, hostile);
             assert!(p.starts_with(base), "{hostile:?} gave {}", p.display());
             let rel = p.strip_prefix(base).unwrap();
-            assert!(rel.components().count() <= 2, "{hostile:?} gave {}", p.display());
+            assert!(
+                rel.components().count() <= 2,
+                "{hostile:?} gave {}",
+                p.display()
+            );
             for c in rel.components() {
                 assert!(
                     matches!(c, std::path::Component::Normal(_)),
@@ -1441,7 +1516,10 @@ mod tests {
         std::fs::write(base.join("Real").join("t_638400000000000000.flac"), b"abc").unwrap();
         let found = find_saved(&base, "@@x\\Real\\t.flac", Some(3)).unwrap();
         assert!(found.is_some_and(|p| p.ends_with("Real/t_638400000000000000.flac")));
-        assert_eq!(find_saved(&base, "@@x\\Real\\t.flac", Some(4)).unwrap(), None);
+        assert_eq!(
+            find_saved(&base, "@@x\\Real\\t.flac", Some(4)).unwrap(),
+            None
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
