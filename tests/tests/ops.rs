@@ -342,10 +342,24 @@ async fn every_metric_the_alerts_and_dashboard_use_is_exported_by_a_live_process
         used.len()
     );
     let mut env = Env::new("metrics").await;
+    // Acquisition on, with Soulseek pointed at the fixture server's fake slskd, so the
+    // acquisition roles register their per-source series.
+    let acq = env.logs.join("acq");
+    env.extra_env.extend([
+        ("CRATEDIGGER__ACQUISITION__ENABLED".to_string(), "true".to_string()),
+        ("CRATEDIGGER__ACQUISITION__LIBRARY_DIR".into(), acq.join("library").display().to_string()),
+        ("CRATEDIGGER__ACQUISITION__STAGING_DIR".into(), acq.join("staging").display().to_string()),
+        ("CRATEDIGGER__SOURCES__SOULSEEK__BASE_URL".into(), format!("{}/slskd", env.fixtures.base_url())),
+        ("CRATEDIGGER__SOURCES__SOULSEEK__API_KEY".into(), "metrics-test".into()),
+        ("CRATEDIGGER__SOURCES__SOULSEEK__DOWNLOADS_DIR".into(), acq.join("slskd").display().to_string()),
+    ]);
     env.start_scheduler().await;
     let lead = env.start("research-lead", "research-lead", &[]);
     let scout = env.start("scout", "metadata-scout", &[]);
     let consolidator = env.start("consolidator", "consolidator", &[]);
+    let discovery = env.start("discovery-scout", "discovery-scout", &[]);
+    let acquisition = env.start("acquisition-scout", "acquisition-scout", &[]);
+    let assessor = env.start("quality-assessor", "quality-assessor", &[]);
     // A Retry-After above the longest wait a worker sleeps through (60 s) parks that platform
     // (under this test's prefix) and fails its queries at once: platform errors are counted
     // while the other platforms keep the sync going.
@@ -366,7 +380,7 @@ async fn every_metric_the_alerts_and_dashboard_use_is_exported_by_a_live_process
 
     let mut exported: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut sources = vec![("scheduler".to_string(), format!("{}/metrics", env.api()))];
-    for idx in [lead, scout, consolidator] {
+    for idx in [lead, scout, consolidator, discovery, acquisition, assessor] {
         let addr = metrics_addr(&env, idx).await;
         sources.push((
             env.procs[idx].name.clone(),
