@@ -41,7 +41,7 @@ sync FILE:
 up: setup
     cargo run --release -p cratedigger -- up
 
-# Run a benchmark and append its results to docs/benchmarks.md (available: queue, sync, music, acquisition, rekordbox)
+# Run a benchmark and append its results to docs/benchmarks.md (available: queue, sync, music, acquisition, ranking, rekordbox)
 bench WHAT:
     #!/usr/bin/env bash
     set -euo pipefail
@@ -66,6 +66,10 @@ bench WHAT:
             set -x
             cargo run --release -p cratedigger-e2e --bin bench-acquisition -- --markdown docs/benchmarks.md
             ;;
+        ranking)
+            set -x
+            cargo run --release -p cratedigger-e2e --bin bench-ranking -- --markdown docs/benchmarks.md
+            ;;
         rekordbox)
             set -x
             python3 -c "import pyrekordbox" 2>/dev/null || python3 -m pip install --quiet pyrekordbox || true
@@ -81,6 +85,8 @@ bench WHAT:
             echo "         10,000-track batch) and matching accuracy on a labelled set from the fixtures" >&2
             echo "  acquisition  fake-lossless detector on generated signals: 128-320 kbps MP3-to-FLAC transcodes" >&2
             echo "         caught, genuine FLACs flagged, CPU per minute of audio vs flac -t (needs flac, lame)" >&2
+            echo "  ranking  rank 10,000 wanted tracks x 50 generated candidates (items/s, candidates/s), against" >&2
+            echo "         clone+sort by bitrate and matching::score alone in the same run; folder grouping" >&2
             echo "  rekordbox  10,000 tracks with 8 cues each written into a fresh master.db in one session and" >&2
             echo "         read back, encrypted and plaintext; pyrekordbox doing the same as the anchor" >&2
             exit 1

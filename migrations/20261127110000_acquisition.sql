@@ -67,10 +67,14 @@ CREATE TABLE library_files (
     -- the quality assessor's report (codec, cutoff, verdict, confidence)
     verify         jsonb       NOT NULL DEFAULT '{}',
     filed_at       timestamptz NOT NULL DEFAULT now(),
+    -- when the scheduler wrote it into Rekordbox's master.db (NULL: not yet / not enabled)
+    rekordbox_written_at timestamptz NULL,
     CONSTRAINT library_files_path_unique UNIQUE (path)
 );
 
 CREATE INDEX library_files_track_idx ON library_files (track_id);
+CREATE INDEX library_files_rekordbox_pending_idx ON library_files (filed_at)
+    WHERE rekordbox_written_at IS NULL;
 
 -- What discovery looks for (the canonical track, or the line as written when research found
 -- no match) and the candidate being downloaded or verified now.

@@ -632,6 +632,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/status", get(status))
         .route("/v1/dlq", get(dlq_list))
         .route("/v1/dlq/redrive", post(dlq_redrive))
+        .route("/v1/chat", post(crate::lead::chat::chat_route))
         .route("/v1/openapi.json", get(openapi))
         .with_state(state.clone())
         .merge(cratedigger_fleet::telemetry::ops_router())

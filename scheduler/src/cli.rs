@@ -147,6 +147,18 @@ pub enum Command {
         #[command(subcommand)]
         action: crate::rekordbox_cmd::RekordboxAction,
     },
+    /// Tell the lead agent what you want in plain words ("Bicep - Glue", a playlist
+    /// address); prints what it plans, the syncs it starts, their progress and its answer.
+    Chat {
+        /// The message.
+        message: String,
+        /// Continue this conversation (its id is printed at the end of every answer).
+        #[arg(long)]
+        conversation: Option<String>,
+        /// One JSON object per event instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Run the scheduler and every worker role in this one process (laptop mode).
     Up,
     /// Run the scheduler alone (HTTP API, reconciler, metrics).

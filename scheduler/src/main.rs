@@ -63,11 +63,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Up => {
             cratedigger_fleet::telemetry::init_logging();
-            serve(settings, &Role::ALL).await?;
+            serve(settings, &Role::ALL, cli.config.as_deref()).await?;
         }
         Command::Serve => {
             cratedigger_fleet::telemetry::init_logging();
-            serve(settings, &[]).await?;
+            serve(settings, &[], cli.config.as_deref()).await?;
         }
         Command::Sync {
             file,
@@ -270,6 +270,23 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
         }
+        Command::Chat {
+            message,
+            conversation,
+            json,
+        } => {
+            let events = cratedigger::lead::chat::run_cli(
+                &api_url,
+                settings.api.token.as_deref(),
+                &message,
+                conversation.as_deref(),
+                json,
+            )
+            .await?;
+            if !events.iter().any(|e| e.event == "done") {
+                return Err(CliError("the chat stream ended before the answer was complete".into()).into());
+            }
+        }
         // handled before the settings are loaded
         Command::Inspect { .. } | Command::Verify { .. } => {}
         Command::Dlq {
@@ -300,7 +317,11 @@ fn summary(counts: &serde_json::Value) -> String {
 }
 
 /// The scheduler (API, reconciler, gauges) plus `roles` in this process.
-async fn serve(settings: Settings, roles: &[Role]) -> anyhow::Result<()> {
+async fn serve(
+    settings: Settings,
+    roles: &[Role],
+    config_file: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
     let addr: std::net::SocketAddr = settings.api.bind.parse().map_err(|e| {
         CliError(format!(
             "CRATEDIGGER__API__BIND '{}' is not an address: {e}",
@@ -334,6 +355,18 @@ async fn serve(settings: Settings, roles: &[Role]) -> anyhow::Result<()> {
         store.clone(),
         stop.clone(),
     ));
+    let acq = &fleet.settings.acquisition;
+    if acq.enabled && acq.rekordbox {
+        // A configuration error (no path, a key in the file) stops the start-up with its
+        // sentence: the user asked for Rekordbox writing.
+        let cfg = cratedigger_rekordbox::RekordboxConfig::load(config_file)?;
+        tokio::spawn(cratedigger::rekordbox_sync::run(
+            store.clone(),
+            cfg,
+            Duration::from_secs(acq.rekordbox_interval_secs),
+            stop.clone(),
+        ));
+    }
     cratedigger_fleet::telemetry::set_ready(true);
     tracing::info!(%bound, roles = ?roles.iter().map(|r| r.name()).collect::<Vec<_>>(), "cratedigger scheduler listening");
     println!("cratedigger listening on http://{bound}");

@@ -96,6 +96,28 @@ pub fn document() -> Value {
                     { "name": "limit", "in": "query", "schema": { "type": "integer" } },
                     { "name": "offset", "in": "query", "schema": { "type": "integer" } } ],
                 "responses": { "200": { "description": "items" }, "400": err(), "401": err() } } },
+            "/v1/review": { "get": {
+                "summary": "Items waiting for approval, oldest first, each with its top candidates (score breakdown), buy/listen options and how many were filtered out",
+                "parameters": [
+                    { "name": "sync", "in": "query", "schema": { "type": "string", "format": "uuid" } },
+                    { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 500 } } ],
+                "responses": { "200": { "description": "waiting items" }, "400": err(), "401": err() } } },
+            "/v1/items/{id}/candidates": { "get": {
+                "summary": "Every candidate of an item: rank (1 = best downloadable), score and factors, state, failure",
+                "parameters": [ { "name": "id", "in": "path", "required": true, "schema": { "type": "string", "format": "uuid" } } ],
+                "responses": { "200": { "description": "item and candidates" }, "400": err(), "401": err(), "404": err() } } },
+            "/v1/items/{id}/approve": { "post": {
+                "summary": "Approve candidate `rank` (default 1) of an item waiting for approval; the consolidator downloads, verifies and files it",
+                "parameters": [ { "name": "id", "in": "path", "required": true, "schema": { "type": "string", "format": "uuid" } } ],
+                "requestBody": { "content": { "application/json": { "schema": { "type": "object", "additionalProperties": false, "properties": {
+                    "rank": { "type": "integer", "minimum": 1 }, "by": { "type": "string", "maxLength": 500 } } } } } },
+                "responses": { "202": { "description": "decision queued" }, "400": err(), "401": err(), "404": err(), "409": err() } } },
+            "/v1/items/{id}/reject": { "post": {
+                "summary": "Reject every candidate of an item waiting for approval; it fails and nothing is downloaded",
+                "parameters": [ { "name": "id", "in": "path", "required": true, "schema": { "type": "string", "format": "uuid" } } ],
+                "requestBody": { "content": { "application/json": { "schema": { "type": "object", "additionalProperties": false, "properties": {
+                    "reason": { "type": "string", "maxLength": 500 }, "by": { "type": "string", "maxLength": 500 } } } } } },
+                "responses": { "202": { "description": "decision queued" }, "400": err(), "401": err(), "404": err(), "409": err() } } },
             "/v1/queues": { "get": {
                 "summary": "Queue depth per queue and lane, in flight, delayed, dead-lettered",
                 "responses": { "200": { "description": "depths", "content": { "application/json": { "schema": { "type": "array", "items": { "$ref": "#/components/schemas/QueueDepth" } } } } },
@@ -114,6 +136,15 @@ pub fn document() -> Value {
                 "requestBody": { "content": { "application/json": { "schema": { "type": "object", "additionalProperties": false, "properties": {
                     "queue": { "type": "string" }, "max": { "type": "integer" } } } } } },
                 "responses": { "200": { "description": "counts per queue" }, "400": err(), "401": err() } } },
+            "/v1/chat": { "post": {
+                "summary": "Tell the lead agent what you want; follow its plan, tool calls, syncs, progress and answer as server-sent events",
+                "description": "The planner (an OpenAI-compatible LLM when CRATEDIGGER__LEAD__BASE_URL is set, else rule-based; rule-based also when the LLM is down, slow or over budget, and the `plan` event says so) turns the message into validated calls of cratedigger's own tools. Tools that act create ordinary syncs (visible in /v1/syncs); no tool approves, downloads or changes the library. Events: `plan` {planner, why, tools, fallback?, reason?, conversation_id}, `tool` {planner, name, args, summary, result, error?: {class, tool, platform, field, attempt, alternatives, next_action, message}}, `sync` {sync_id, items, lane, source}, `progress` {syncs: [{sync_id, total, finished, counts}]}, `answer` {text, tracks, failures, syncs}, `done` {conversation_id, finished, syncs}. See docs/lead-agent.md.",
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "additionalProperties": false, "required": ["message"], "properties": {
+                    "conversation_id": { "type": "string", "format": "uuid", "description": "Continue this conversation; a new one is started when absent." },
+                    "message": { "type": "string", "maxLength": 20000 } } } } } },
+                "responses": {
+                    "200": { "description": "event stream", "content": { "text/event-stream": { "schema": { "type": "string" } } } },
+                    "400": err(), "401": err(), "404": err(), "503": err() } } },
             "/v1/openapi.json": { "get": { "summary": "This document", "security": [], "responses": { "200": { "description": "OpenAPI" } } } },
             "/healthz": { "get": { "summary": "Liveness", "security": [], "responses": { "200": { "description": "alive" } } } },
             "/readyz": { "get": { "summary": "Readiness (database and Redis reachable, migrations applied)", "security": [], "responses": { "200": { "description": "ready" }, "503": { "description": "starting" } } } },

@@ -105,7 +105,10 @@ pub async fn run(
                 println!("{}", serde_json::to_string_pretty(&s)?);
             } else {
                 let c = &s.counts;
-                println!("imported {} (library {}), read-only", s.db_path, s.library_id);
+                println!(
+                    "imported {} (library {}), read-only",
+                    s.db_path, s.library_id
+                );
                 println!(
                     "  tracks {}, artists {}, albums {}, labels {}, genres {}, keys {}",
                     c.tracks, c.artists, c.albums, c.labels, c.genres, c.keys
@@ -125,8 +128,8 @@ pub async fn run(
         } => {
             let filed = read_tracks(&tracks)?;
             let open_cfg = cfg.clone();
-            let writer = tokio::task::spawn_blocking(move || RekordboxWriter::open(open_cfg))
-                .await??;
+            let writer =
+                tokio::task::spawn_blocking(move || RekordboxWriter::open(open_cfg)).await??;
             let writer = Arc::new(writer);
             let report = if dry_run {
                 tokio::task::spawn_blocking(move || writer.write_session(&filed, &playlist, true))
@@ -166,7 +169,8 @@ pub async fn run(
         }
         RekordboxAction::Backup { json } => {
             let b = tokio::task::spawn_blocking(move || -> anyhow::Result<Backup> {
-                let running = cratedigger_rekordbox::ProcessProbe::rekordbox_processes(&SystemProbe);
+                let running =
+                    cratedigger_rekordbox::ProcessProbe::rekordbox_processes(&SystemProbe);
                 if !running.is_empty() {
                     anyhow::bail!(
                         "{} is running: a copy taken while it writes may be inconsistent. Close \
@@ -187,7 +191,10 @@ pub async fn run(
                     println!("  {} ({} bytes)", f.name, f.size);
                 }
                 println!("verified: it opens with the key and passes SQLite's integrity check");
-                println!("restore it with: cratedigger rekordbox restore '{}'", b.dir.display());
+                println!(
+                    "restore it with: cratedigger rekordbox restore '{}'",
+                    b.dir.display()
+                );
             }
         }
         RekordboxAction::Restore { backup: None, json } => {
@@ -202,7 +209,10 @@ pub async fn run(
                     let size: u64 = b.manifest.files.iter().map(|f| f.size).sum();
                     println!(
                         "  {}  {}  {}  {} files, {} bytes",
-                        b.dir.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(),
+                        b.dir
+                            .file_name()
+                            .map(|n| n.to_string_lossy())
+                            .unwrap_or_default(),
                         b.manifest.created_at,
                         b.manifest.reason,
                         b.manifest.files.len(),
@@ -279,7 +289,11 @@ pub fn render_report(r: &WriteReport) -> String {
     let mut s = String::new();
     let verb = if r.dry_run { "would write" } else { "wrote" };
     let added = r.tracks.iter().filter(|t| t.outcome == "added").count();
-    let present = r.tracks.iter().filter(|t| t.outcome == "already-present").count();
+    let present = r
+        .tracks
+        .iter()
+        .filter(|t| t.outcome == "already-present")
+        .count();
     let upgraded = r.tracks.iter().filter(|t| t.replaced.is_some()).count();
     s.push_str(&format!(
         "{verb} {} tracks into {} ({} new, {} already there, {} upgrades) in playlist '{}'{}\n",
@@ -307,7 +321,10 @@ pub fn render_report(r: &WriteReport) -> String {
         if let Some(b) = &r.backup_dir {
             s.push_str(&format!("backup before writing: {}\n", b.display()));
         }
-        s.push_str(&format!("masterPlaylists6.xml: {}\n", r.master_playlists_xml));
+        s.push_str(&format!(
+            "masterPlaylists6.xml: {}\n",
+            r.master_playlists_xml
+        ));
         for t in &r.tracks {
             if let Some(rep) = &t.replaced {
                 s.push_str(&format!(

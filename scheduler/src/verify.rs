@@ -72,7 +72,10 @@ pub async fn run(
         }
         Err(e) if json => {
             let doc = json!({ "path": file.display().to_string(), "error": e.to_string() });
-            Ok((serde_json::to_string_pretty(&doc)? + "\n", ExitCode::FAILURE))
+            Ok((
+                serde_json::to_string_pretty(&doc)? + "\n",
+                ExitCode::FAILURE,
+            ))
         }
         Err(e) => Err(e.into()),
     }

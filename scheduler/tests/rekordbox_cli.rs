@@ -60,7 +60,9 @@ async fn rekordbox_commands_end_to_end() {
             "--schema",
             kit.join("master_db_schema.sql").to_str().unwrap(),
             "--seed",
-            kit.join("master_db_seed_reference_rows.sql").to_str().unwrap(),
+            kit.join("master_db_seed_reference_rows.sql")
+                .to_str()
+                .unwrap(),
         ],
     );
     assert!(o.status.success(), "{}", err(&o));
@@ -82,18 +84,34 @@ async fn rekordbox_commands_end_to_end() {
     std::fs::write(&tracks_file, tracks.to_string()).unwrap();
     let tf = tracks_file.to_str().unwrap();
 
-    let o = run(&env, &["write", "--tracks", tf, "--playlist", "cli sync", "--dry-run"]);
+    let o = run(
+        &env,
+        &[
+            "write",
+            "--tracks",
+            tf,
+            "--playlist",
+            "cli sync",
+            "--dry-run",
+        ],
+    );
     assert!(o.status.success(), "{}", err(&o));
     let text = out(&o);
     assert!(text.contains("would write 2 tracks"), "{text}");
-    assert!(text.contains("planned changes:") && text.contains("hot cue A at 1.200 s"), "{text}");
+    assert!(
+        text.contains("planned changes:") && text.contains("hot cue A at 1.200 s"),
+        "{text}"
+    );
     assert!(text.contains("dry run: nothing was written"), "{text}");
     assert!(!dir.join("cratedigger-backups").exists());
 
     let o = run(&env, &["write", "--tracks", tf, "--playlist", "cli sync"]);
     assert!(o.status.success(), "{}", err(&o));
     let text = out(&o);
-    assert!(text.contains("wrote 2 tracks") && text.contains("(new)"), "{text}");
+    assert!(
+        text.contains("wrote 2 tracks") && text.contains("(new)"),
+        "{text}"
+    );
     assert!(text.contains("backup before writing:"), "{text}");
 
     let o = run(&env, &["import", "--json"]);
@@ -104,21 +122,35 @@ async fn rekordbox_commands_end_to_end() {
     assert_eq!(v["counts"]["hot_cues"], 2);
     assert_eq!(v["counts"]["playlists"], 1);
     let o = run(&env, &["import"]);
-    assert!(out(&o).contains("tracks 2,") && out(&o).contains("cues 3 (hot 2, memory 1, loops 1)"), "{}", out(&o));
+    assert!(
+        out(&o).contains("tracks 2,") && out(&o).contains("cues 3 (hot 2, memory 1, loops 1)"),
+        "{}",
+        out(&o)
+    );
 
     let xml = dir.join("library.xml");
     let o = run(&env, &["export-xml", "--out", xml.to_str().unwrap()]);
     assert!(o.status.success(), "{}", err(&o));
     let text = std::fs::read_to_string(&xml).unwrap();
     assert!(text.contains("<COLLECTION Entries=\"2\">"), "{text}");
-    assert!(text.contains("Tonality=\"4A\""), "F minor in Camelot: {text}");
-    assert!(text.contains("Floating%20Points%20-%20Birth4000.mp3"), "{text}");
+    assert!(
+        text.contains("Tonality=\"4A\""),
+        "F minor in Camelot: {text}"
+    );
+    assert!(
+        text.contains("Floating%20Points%20-%20Birth4000.mp3"),
+        "{text}"
+    );
 
     let o = run(&env, &["backup"]);
     assert!(o.status.success(), "{}", err(&o));
     assert!(out(&o).contains("verified"), "{}", out(&o));
     let o = run(&env, &["restore"]);
-    assert!(out(&o).contains("(newest first)") && out(&o).contains("manual"), "{}", out(&o));
+    assert!(
+        out(&o).contains("(newest first)") && out(&o).contains("manual"),
+        "{}",
+        out(&o)
+    );
     let o = run(&env, &["restore", "--json"]);
     let list: Value = serde_json::from_str(&out(&o)).unwrap();
     let newest = list[0]["dir"].as_str().unwrap().to_string();
@@ -131,11 +163,18 @@ async fn rekordbox_commands_end_to_end() {
     wrong[1].1 = "the-wrong-key-123".into();
     let o = run(&wrong, &["export-xml"]);
     assert!(!o.status.success());
-    assert!(err(&o).contains("key is wrong") && err(&o).contains("nothing was changed"), "{}", err(&o));
+    assert!(
+        err(&o).contains("key is wrong") && err(&o).contains("nothing was changed"),
+        "{}",
+        err(&o)
+    );
     assert!(!err(&o).contains("the-wrong-key-123") && !out(&o).contains("the-wrong-key-123"));
     // A track list that is not one: the field is named.
     std::fs::write(&tracks_file, r#"[{"path": "/m/a.mp3", "bpm": "fast"}]"#).unwrap();
-    let o = run(&env, &["write", "--tracks", tf, "--playlist", "x", "--dry-run"]);
+    let o = run(
+        &env,
+        &["write", "--tracks", tf, "--playlist", "x", "--dry-run"],
+    );
     assert!(!o.status.success());
     assert!(err(&o).contains("[0].bpm"), "{}", err(&o));
     let _ = std::fs::remove_dir_all(dir);

@@ -177,7 +177,23 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sync_goes_from_wanted_to_filed_through_approval_and_a_fake_flac_is_refused() {
-    let acq = acquisition_env("acq-approve", &[]).await;
+    // Rekordbox: a test library built from the kit's real schema, encrypted with the test key.
+    let (rb_dir, _) = cratedigger_rekordbox::testing::fresh_library(
+        "e2e-acq",
+        cratedigger_rekordbox::testing::test_cipher(),
+    );
+    let rb_db = rb_dir.join("master.db");
+    let rb_db_s = rb_db.display().to_string();
+    let acq = acquisition_env(
+        "acq-approve",
+        &[
+            ("CRATEDIGGER__ACQUISITION__REKORDBOX", "true"),
+            ("CRATEDIGGER__ACQUISITION__REKORDBOX_INTERVAL_SECS", "1"),
+            ("CRATEDIGGER__REKORDBOX__DB_PATH", &rb_db_s),
+            ("CRATEDIGGER__REKORDBOX__DB_KEY", cratedigger_rekordbox::testing::TEST_KEY),
+        ],
+    )
+    .await;
     let env = &acq.env;
     let created = env.post_playlist("Demdike Stare - Quiet Sky", "interactive").await;
     let sync_id = created["sync_id"].as_str().unwrap().to_string();
@@ -214,6 +230,18 @@ async fn a_sync_goes_from_wanted_to_filed_through_approval_and_a_fake_flac_is_re
     );
     let flac_rank = flac["rank"].as_i64().unwrap().to_string();
 
+    // A rank that does not exist is refused, naming the field; nothing changes.
+    let http = reqwest::Client::new();
+    let r = http
+        .post(format!("{}/v1/items/{item_id}/approve", env.api()))
+        .json(&serde_json::json!({ "rank": 999 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["field"], "rank", "{body}");
+
     // A person approves the FLAC with the CLI.
     let out = env.cli(&["approve", &item_id, &flac_rank]);
     assert!(
@@ -235,6 +263,15 @@ async fn a_sync_goes_from_wanted_to_filed_through_approval_and_a_fake_flac_is_re
     let filed: Vec<&Value> = all.iter().filter(|c| c["state"] == "filed").collect();
     assert_eq!(filed.len(), 1, "exactly one candidate filed: {done}");
     assert_eq!(filed[0]["candidate"]["format"], "mp3");
+
+    // Approving a filed item is a conflict that changes nothing.
+    let r = http
+        .post(format!("{}/v1/items/{item_id}/reject", env.api()))
+        .json(&serde_json::json!({ "reason": "changed my mind" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 409);
 
     let pg = env.pg().await;
     let (path, format): (String, Option<String>) =
@@ -287,6 +324,46 @@ async fn a_sync_goes_from_wanted_to_filed_through_approval_and_a_fake_flac_is_re
     );
     let stats = acq.slskd.fake().stats();
     assert!(stats.searches_posted >= 1, "{stats:?}");
+
+    // The scheduler wrote the filed track into Rekordbox, in a playlist named after the sync.
+    let start = Instant::now();
+    loop {
+        let written: Option<bool> = sqlx::query_scalar(
+            "SELECT rekordbox_written_at IS NOT NULL FROM library_files WHERE item_id = $1::uuid",
+        )
+        .bind(&item_id)
+        .fetch_optional(&pg)
+        .await
+        .unwrap();
+        if written == Some(true) {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "not written into Rekordbox in 30 s\n{}", acq.logs());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let lib = cratedigger_rekordbox::Library::read(
+        &rb_db,
+        &cratedigger_rekordbox::testing::test_cipher(),
+        Duration::from_secs(5),
+    )
+    .expect("the written library opens with its key");
+    let track = lib
+        .tracks
+        .iter()
+        .find(|t| Path::new(&t.path) == path)
+        .unwrap_or_else(|| panic!("{} is in Rekordbox", path.display()));
+    assert_eq!(track.title.as_deref(), Some("Quiet Sky"));
+    let playlist = lib
+        .playlists
+        .iter()
+        .find(|p| p.name == progress["name"].as_str().unwrap_or("e2e.txt"))
+        .expect("a playlist named after the sync");
+    assert!(
+        lib.playlist_entries
+            .iter()
+            .any(|e| e.playlist_id == playlist.id && e.content_id == track.id),
+        "the track is in the sync's playlist"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -19,6 +19,7 @@ pub mod consolidator;
 pub mod discovery_scout;
 pub mod filing;
 pub mod fleet;
+pub mod lead_settings;
 pub mod metadata_scout;
 pub mod quality_assessor;
 pub mod research_lead;

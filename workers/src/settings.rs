@@ -38,6 +38,8 @@ pub struct Settings {
     pub acquisition: AcquisitionSettings,
     /// Acquisition sources: slskd, Bandcamp, SoundCloud, yt-dlp, … (`CRATEDIGGER__SOURCES__*`).
     pub sources: cratedigger_platforms::sources_config::SourcesConfig,
+    /// The lead agent behind `POST /v1/chat` (`CRATEDIGGER__LEAD__*`).
+    pub lead: crate::lead_settings::LeadSettings,
 }
 
 /// PostgreSQL connection.
@@ -286,6 +288,12 @@ pub struct AcquisitionSettings {
     pub ranking: cratedigger_music::ranking::RankingPolicy,
     /// When the fleet may approve a candidate without a person (off by default).
     pub auto_approve: cratedigger_music::ranking::AutoApprovePolicy,
+    /// Write filed tracks into Rekordbox's master.db (a playlist per sync), from the
+    /// scheduler, with the `[rekordbox]` settings (`CRATEDIGGER__REKORDBOX__*`). Off by
+    /// default: writing into a DJ's library is opted into, never assumed.
+    pub rekordbox: bool,
+    /// How often the scheduler writes newly filed tracks into Rekordbox.
+    pub rekordbox_interval_secs: u64,
 }
 
 impl Default for AcquisitionSettings {
@@ -308,6 +316,8 @@ impl Default for AcquisitionSettings {
             fake_lossless_reject_confidence: 0.7,
             ranking: Default::default(),
             auto_approve: Default::default(),
+            rekordbox: false,
+            rekordbox_interval_secs: 30,
         }
     }
 }

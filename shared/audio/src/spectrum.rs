@@ -556,7 +556,14 @@ mod tests {
     }
 
     fn run(p: &[f64], lossless: bool) -> SpectrumReport {
-        analyse(p, 44_100, Some(16), &SpectrumOptions::default(), lossless, 100)
+        analyse(
+            p,
+            44_100,
+            Some(16),
+            &SpectrumOptions::default(),
+            lossless,
+            100,
+        )
     }
 
     #[test]
@@ -644,7 +651,10 @@ mod tests {
         }
         assert!(a.windows() >= 16 && a.windows() < 32, "{}", a.windows());
         let last = a.kept.last().map(|(b, _)| *b).unwrap();
-        assert!(last > 976 / 2, "windows cover the whole stream: last block {last}");
+        assert!(
+            last > 976 / 2,
+            "windows cover the whole stream: last block {last}"
+        );
         let r = a.finish(true, Some(16));
         assert_eq!(r.verdict, LosslessVerdict::Genuine, "{r:?}");
     }

@@ -106,13 +106,11 @@ pub fn display_title(title: &str, mix: Option<&str>) -> String {
         return title.to_string();
     };
     let parsed = cratedigger_music::parse_title(title);
-    let already = parsed
-        .mix
-        .as_deref()
-        .is_some_and(|m| cratedigger_music::mix_key(Some(m)) == cratedigger_music::mix_key(Some(mix)))
-        || title
-            .to_lowercase()
-            .contains(&format!("({})", mix.to_lowercase()));
+    let already = parsed.mix.as_deref().is_some_and(|m| {
+        cratedigger_music::mix_key(Some(m)) == cratedigger_music::mix_key(Some(mix))
+    }) || title
+        .to_lowercase()
+        .contains(&format!("({})", mix.to_lowercase()));
     if already || title.is_empty() {
         if title.is_empty() {
             return format!("({mix})");
@@ -209,7 +207,11 @@ pub fn write_tags(path: &Path, tags: &TagSet) -> Result<(), TagError> {
         Some(b) => return Err(invalid(format!("BPM {b} is not between 1 and 999"))),
         None => None,
     };
-    if let Some(d) = tags.date.as_deref().map(str::trim).filter(|d| !d.is_empty())
+    if let Some(d) = tags
+        .date
+        .as_deref()
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
         && !valid_date(d)
     {
         return Err(invalid(format!(
@@ -334,7 +336,15 @@ mod tests {
         for ok in ["2024", "2024-05", "2024-05-31"] {
             assert!(valid_date(ok), "{ok}");
         }
-        for bad in ["", "24", "2024-13", "2024-5-1", "2024-05-32", "May 2024", "2024-05-01-01"] {
+        for bad in [
+            "",
+            "24",
+            "2024-13",
+            "2024-5-1",
+            "2024-05-32",
+            "May 2024",
+            "2024-05-01-01",
+        ] {
             assert!(!valid_date(bad), "{bad}");
         }
         assert_eq!(clean(" a\u{0}b\n "), Some("ab".into()));

@@ -200,8 +200,8 @@ fn channel(genre: Genre, n: usize, rate: f64, rng: &mut Rng) -> Vec<f64> {
             for (i, x) in out.iter_mut().enumerate() {
                 let t = i as f64 / rate;
                 let tb = t % beat;
-                let kick = (2.0 * PI * (45.0 + 80.0 * (-tb * 25.0).exp()) * tb).sin()
-                    * (-tb * 8.0).exp();
+                let kick =
+                    (2.0 * PI * (45.0 + 80.0 * (-tb * 25.0).exp()) * tb).sin() * (-tb * 8.0).exp();
                 let th = (t + beat / 2.0) % beat;
                 let w = rng.bi();
                 hp = 0.5 * (hp + w - prev);
@@ -385,7 +385,11 @@ fn s(p: &Path) -> &str {
 
 /// Encodes a WAV to FLAC with the reference encoder (`flac`).
 pub fn flac_encode(wav: &Path, out: &Path) -> Result<(), ToolError> {
-    run("flac", "flac", &["--silent", "--force", "-5", "-o", s(out), s(wav)])
+    run(
+        "flac",
+        "flac",
+        &["--silent", "--force", "-5", "-o", s(out), s(wav)],
+    )
 }
 
 /// Encodes a WAV to constant-bitrate MP3 with LAME.
@@ -421,7 +425,12 @@ pub fn mp3_transcode_flac(
 }
 
 /// Encodes a WAV with ffmpeg (`codec` e.g. `aac` with a bitrate, or `alac`).
-pub fn ffmpeg_encode(wav: &Path, codec: &str, kbps: Option<u32>, out: &Path) -> Result<(), ToolError> {
+pub fn ffmpeg_encode(
+    wav: &Path,
+    codec: &str,
+    kbps: Option<u32>,
+    out: &Path,
+) -> Result<(), ToolError> {
     let b = kbps.map(|k| format!("{k}k"));
     let mut args = vec![
         "-hide_banner",

@@ -460,8 +460,7 @@ fn decode(
             Err(SymphoniaError::ResetRequired) => {
                 return Err(VerifyError::UnsupportedCodec {
                     path: p(),
-                    detail: "the stream changes its track layout part way (chained streams)"
-                        .into(),
+                    detail: "the stream changes its track layout part way (chained streams)".into(),
                 });
             }
             Err(e) => {
@@ -489,7 +488,11 @@ fn decode(
                     channels = buf.spec().channels().count();
                 }
                 frames += n as u64;
-                if frames > opts.max_duration_secs.saturating_mul(u64::from(sample_rate.max(1))) {
+                if frames
+                    > opts
+                        .max_duration_secs
+                        .saturating_mul(u64::from(sample_rate.max(1)))
+                {
                     return Err(VerifyError::TooLong {
                         path: p(),
                         limit_secs: opts.max_duration_secs,
@@ -544,7 +547,9 @@ fn decode(
 
     let duration_ms = at_ms(frames, sample_rate);
     let bitrate_kbps = u32::try_from(
-        payload.saturating_mul(8).saturating_mul(u64::from(sample_rate))
+        payload
+            .saturating_mul(8)
+            .saturating_mul(u64::from(sample_rate))
             / frames.max(1)
             / 1000,
     )
@@ -557,10 +562,7 @@ fn decode(
         None => SpectrumReport::unknown("the audio is too short for a spectral analysis"),
     };
     // A high-bitrate lossy file with a low-bitrate low-pass was re-encoded ("fake 320").
-    if !lossless
-        && bitrate_kbps >= 256
-        && spectrum.cutoff_hz.is_some_and(|c| c < 17_500)
-    {
+    if !lossless && bitrate_kbps >= 256 && spectrum.cutoff_hz.is_some_and(|c| c < 17_500) {
         spectrum.reason.push_str(&format!(
             "; at {bitrate_kbps} kbps an encoder keeps more than that, so this file was probably re-encoded from a lower bitrate"
         ));

@@ -122,7 +122,10 @@ fn the_mp3_itself_is_lossy_and_not_judged() {
     assert!(r.duration_ms.abs_diff(8_000) <= 30, "{}", r.duration_ms);
     assert_eq!(r.spectrum.verdict, LosslessVerdict::NotApplicable);
     assert!(r.spectrum.reason.contains("128 kbps"), "{:?}", r.spectrum);
-    assert_eq!(r.props().unwrap().quality.bitrate_kbps, Some(r.bitrate_kbps));
+    assert_eq!(
+        r.props().unwrap().quality.bitrate_kbps,
+        Some(r.bitrate_kbps)
+    );
 }
 
 #[test]
@@ -135,12 +138,22 @@ fn a_320_kbps_mp3_made_from_a_128_kbps_one_is_called_out() {
     let r = verify(&fake);
     assert!(r.bitrate_kbps >= 300, "{}", r.bitrate_kbps);
     assert_eq!(r.spectrum.verdict, LosslessVerdict::NotApplicable);
-    assert!(r.spectrum.reason.contains("re-encoded from a lower bitrate"), "{:?}", r.spectrum);
+    assert!(
+        r.spectrum
+            .reason
+            .contains("re-encoded from a lower bitrate"),
+        "{:?}",
+        r.spectrum
+    );
     // A true 320 kbps encode is not.
     let real = dir.join("real320.mp3");
     need(testing::mp3_encode(&set().wav, 320, &real));
     let r = verify(&real);
-    assert!(!r.spectrum.reason.contains("re-encoded"), "{:?}", r.spectrum);
+    assert!(
+        !r.spectrum.reason.contains("re-encoded"),
+        "{:?}",
+        r.spectrum
+    );
 }
 
 #[test]
@@ -150,7 +163,11 @@ fn an_mp3_named_flac_is_a_fake() {
     let r = verify(&fake);
     assert_eq!(r.format, Some(AudioFormat::Mp3));
     assert_eq!(r.spectrum.verdict, LosslessVerdict::LikelyTranscode);
-    assert!(r.spectrum.reason.contains("named .flac"), "{:?}", r.spectrum);
+    assert!(
+        r.spectrum.reason.contains("named .flac"),
+        "{:?}",
+        r.spectrum
+    );
     assert!(r.rejection(0.9).is_some());
 }
 
@@ -173,7 +190,12 @@ fn an_aiff_verifies() {
     let r = verify(&p);
     assert_eq!(r.format, Some(AudioFormat::Aiff));
     assert_eq!(r.duration_ms, 3_000);
-    assert_eq!(r.spectrum.verdict, LosslessVerdict::Genuine, "{:?}", r.spectrum);
+    assert_eq!(
+        r.spectrum.verdict,
+        LosslessVerdict::Genuine,
+        "{:?}",
+        r.spectrum
+    );
 }
 
 #[test]
@@ -193,7 +215,12 @@ fn m4a_aac_and_alac_verify() {
     assert_eq!(r.format, Some(AudioFormat::Alac));
     assert!(r.lossless);
     assert_eq!(r.bit_depth, Some(16));
-    assert_eq!(r.spectrum.verdict, LosslessVerdict::Genuine, "{:?}", r.spectrum);
+    assert_eq!(
+        r.spectrum.verdict,
+        LosslessVerdict::Genuine,
+        "{:?}",
+        r.spectrum
+    );
 }
 
 #[test]
@@ -205,14 +232,24 @@ fn a_48_khz_flac_and_band_limited_material() {
     need(testing::flac_encode(&wav, &flac));
     let r = verify(&flac);
     assert_eq!(r.sample_rate_hz, 48_000);
-    assert_eq!(r.spectrum.verdict, LosslessVerdict::Genuine, "{:?}", r.spectrum);
+    assert_eq!(
+        r.spectrum.verdict,
+        LosslessVerdict::Genuine,
+        "{:?}",
+        r.spectrum
+    );
     assert!(r.spectrum.cutoff_hz.unwrap() >= 23_000, "{:?}", r.spectrum);
 
     // A bass line alone proves nothing: unknown, never likely_transcode.
     let bass = dir.join("bass.wav");
     testing::write_wav(&bass, &testing::generate(Genre::SubBass, 6.0, 44_100, 1)).unwrap();
     let r = verify(&bass);
-    assert_eq!(r.spectrum.verdict, LosslessVerdict::Unknown, "{:?}", r.spectrum);
+    assert_eq!(
+        r.spectrum.verdict,
+        LosslessVerdict::Unknown,
+        "{:?}",
+        r.spectrum
+    );
     assert!(r.spectrum.cutoff_hz.unwrap() < 2_000, "{:?}", r.spectrum);
 }
 
@@ -246,12 +283,12 @@ fn duration_check_against_the_wanted_track() {
         DurationVerdict::TooShort
     );
     let why = r.rejection(0.5).unwrap();
-    assert!(why.contains("lasts 0:08.000 but the wanted track lasts 6:00.000"), "{why}");
-    let r = verify_file(&set().flac, &opts(1_000)).unwrap();
-    assert_eq!(
-        r.duration_check.unwrap().verdict,
-        DurationVerdict::TooLong
+    assert!(
+        why.contains("lasts 0:08.000 but the wanted track lasts 6:00.000"),
+        "{why}"
     );
+    let r = verify_file(&set().flac, &opts(1_000)).unwrap();
+    assert_eq!(r.duration_check.unwrap().verdict, DurationVerdict::TooLong);
 }
 
 #[test]
@@ -348,7 +385,10 @@ fn garbage_is_rejected_and_never_panics() {
             }
         }
     }
-    assert!(outcomes.1 > 0, "some fuzzed files must be rejected: {outcomes:?}");
+    assert!(
+        outcomes.1 > 0,
+        "some fuzzed files must be rejected: {outcomes:?}"
+    );
 }
 
 #[test]
@@ -364,7 +404,10 @@ fn limits_bound_the_work() {
         ..Default::default()
     };
     let e = verify_file(&set().flac, &opts).unwrap_err();
-    assert!(e.to_string().contains("longer than the 2-second limit"), "{e}");
+    assert!(
+        e.to_string().contains("longer than the 2-second limit"),
+        "{e}"
+    );
     let mut opts = VerifyOptions::default();
     opts.spectrum.enabled = false;
     let r = verify_file(&set().flac, &opts).unwrap();

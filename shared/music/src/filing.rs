@@ -440,11 +440,12 @@ pub fn library_path(
             while text.ends_with('.') || text.ends_with(' ') {
                 text.pop();
             }
-            let name = file_name(&tidy(&text), ext.as_deref(), limits.component_bytes)
-                .ok_or_else(|| FilingError::TooLong {
+            let name = file_name(&tidy(&text), ext.as_deref(), limits.component_bytes).ok_or_else(
+                || FilingError::TooLong {
                     name: cut(&text, 80).to_string(),
                     limit: limits.component_bytes,
-                })?;
+                },
+            )?;
             parts.push(name);
         } else if let Some(c) = finish_component(&text, limits.component_bytes) {
             parts.push(c);
@@ -485,7 +486,10 @@ fn fit(parts: &mut [String], ext: Option<&str>, limits: FilingLimits) -> Result<
             .unwrap_or((0, 0));
         if len <= MIN_COMPONENT_BYTES + ext.map_or(0, |e| e.len() + 1) {
             return Err(FilingError::TooLong {
-                name: parts.last().map(|p| cut(p, 80).to_string()).unwrap_or_default(),
+                name: parts
+                    .last()
+                    .map(|p| cut(p, 80).to_string())
+                    .unwrap_or_default(),
                 limit: limits.relative_bytes,
             });
         }
@@ -557,7 +561,10 @@ mod tests {
     }
 
     fn rel(p: &Path) -> String {
-        p.strip_prefix("/lib").unwrap().to_string_lossy().into_owned()
+        p.strip_prefix("/lib")
+            .unwrap()
+            .to_string_lossy()
+            .into_owned()
     }
 
     fn path(f: &FilingFields) -> String {
@@ -618,7 +625,17 @@ mod tests {
 
     #[test]
     fn traversal_and_absolute_paths_stay_inside() {
-        for evil in ["..", "../..", "../../etc", "/etc/passwd", "\\\\server\\share", "C:\\Windows", "~", ".", "..."] {
+        for evil in [
+            "..",
+            "../..",
+            "../../etc",
+            "/etc/passwd",
+            "\\\\server\\share",
+            "C:\\Windows",
+            "~",
+            ".",
+            "...",
+        ] {
             let p = library_path(
                 Path::new("/lib"),
                 &FilingTemplate::default(),
@@ -627,7 +644,8 @@ mod tests {
             .unwrap();
             assert!(p.starts_with("/lib"), "{evil}: {p:?}");
             assert!(
-                p.components().all(|c| !matches!(c, Component::ParentDir | Component::CurDir)),
+                p.components()
+                    .all(|c| !matches!(c, Component::ParentDir | Component::CurDir)),
                 "{evil}: {p:?}"
             );
         }
@@ -643,7 +661,10 @@ mod tests {
 
     #[test]
     fn separators_inside_names() {
-        assert_eq!(path(&fields("AC/DC", "", "Back\\In|Black", "")), "AC-DC/AC-DC - Back-In-Black.flac");
+        assert_eq!(
+            path(&fields("AC/DC", "", "Back\\In|Black", "")),
+            "AC-DC/AC-DC - Back-In-Black.flac"
+        );
         assert_eq!(
             sanitize_component("What? \"Why\": <no> *", 200).as_deref(),
             Some("What_ 'Why'_ _no_ _")
@@ -652,7 +673,20 @@ mod tests {
 
     #[test]
     fn device_names() {
-        for d in ["CON", "con", "Nul", "AUX", "PRN", "COM1", "com9", "LPT1", "LPT²", "CONIN$", "NUL.txt", "con .flac"] {
+        for d in [
+            "CON",
+            "con",
+            "Nul",
+            "AUX",
+            "PRN",
+            "COM1",
+            "com9",
+            "LPT1",
+            "LPT²",
+            "CONIN$",
+            "NUL.txt",
+            "con .flac",
+        ] {
             let c = sanitize_component(d, 200).unwrap();
             assert!(c.starts_with('_'), "{d} -> {c}");
             assert!(!is_device_name(&c), "{d} -> {c}");
@@ -660,7 +694,10 @@ mod tests {
         for ok in ["CONSOLE", "COM10", "Nullify", "LPT", "icon"] {
             assert_eq!(sanitize_component(ok, 200).as_deref(), Some(ok));
         }
-        assert_eq!(path(&fields("CON", "AUX", "NUL", "")), "_CON/_AUX/CON - NUL.flac");
+        assert_eq!(
+            path(&fields("CON", "AUX", "NUL", "")),
+            "_CON/_AUX/CON - NUL.flac"
+        );
         assert_eq!(path(&fields("", "", "NUL", "")), "_NUL.flac");
     }
 
@@ -679,10 +716,19 @@ mod tests {
 
     #[test]
     fn trailing_dots_spaces_and_hidden_names() {
-        assert_eq!(sanitize_component("Mr. X. . ", 200).as_deref(), Some("Mr. X"));
-        assert_eq!(sanitize_component(".hidden", 200).as_deref(), Some("hidden"));
+        assert_eq!(
+            sanitize_component("Mr. X. . ", 200).as_deref(),
+            Some("Mr. X")
+        );
+        assert_eq!(
+            sanitize_component(".hidden", 200).as_deref(),
+            Some("hidden")
+        );
         assert_eq!(sanitize_component("...", 200), None);
-        assert_eq!(path(&fields("Dots...", "Spaces   ", "T.", "")), "Dots/Spaces/Dots... - T.flac");
+        assert_eq!(
+            path(&fields("Dots...", "Spaces   ", "T.", "")),
+            "Dots/Spaces/Dots... - T.flac"
+        );
     }
 
     #[test]
@@ -693,7 +739,12 @@ mod tests {
         let p = library_path(
             Path::new("/lib"),
             &FilingTemplate::default(),
-            &fields(&"A".repeat(300), &"東".repeat(300), &"T".repeat(1000), "Mix"),
+            &fields(
+                &"A".repeat(300),
+                &"東".repeat(300),
+                &"T".repeat(1000),
+                "Mix",
+            ),
         )
         .unwrap();
         let r = rel(&p);
@@ -749,9 +800,18 @@ mod tests {
     fn assert_safe_component(c: &str) {
         assert!(!c.is_empty());
         assert!(c.len() <= 200, "{}", c.len());
-        assert!(!c.contains(['/', '\\', '|', ':', '*', '?', '"', '<', '>']), "{c:?}");
-        assert!(!c.chars().any(|x| x.is_control() || is_invisible(x)), "{c:?}");
-        assert!(!c.ends_with(['.', ' ']) && !c.starts_with(['.', ' ']), "{c:?}");
+        assert!(
+            !c.contains(['/', '\\', '|', ':', '*', '?', '"', '<', '>']),
+            "{c:?}"
+        );
+        assert!(
+            !c.chars().any(|x| x.is_control() || is_invisible(x)),
+            "{c:?}"
+        );
+        assert!(
+            !c.ends_with(['.', ' ']) && !c.starts_with(['.', ' ']),
+            "{c:?}"
+        );
         assert!(c != "." && c != "..");
         assert!(!is_device_name(c), "{c:?}");
     }

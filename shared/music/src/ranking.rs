@@ -143,6 +143,12 @@ impl Condition {
     }
 }
 
+impl fmt::Display for Condition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl FromStr for Condition {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -1502,12 +1508,6 @@ pub fn group_folders<K: Clone + Ord>(items: &[(K, Vec<RankedCandidate>)]) -> Vec
             .then_with(|| a.folder.cmp(&b.folder))
     });
     offers
-}
-
-impl fmt::Display for Condition {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
 }
 
 #[cfg(test)]

@@ -421,6 +421,15 @@ impl RekordboxWriter {
             });
         }
         self.move_replaced_files(&mut plan, now);
+        tracing::info!(
+            db = %self.path.display(),
+            tracks = plan.tracks.len(),
+            changes = plan.changes.len(),
+            usn_before = plan.usn_before,
+            usn_after = plan.usn,
+            backup = %backup.dir.display(),
+            "rekordbox write session committed"
+        );
         Ok(plan.into_report(&self.path, false, Some(backup.dir), xml_status))
     }
 

@@ -163,7 +163,8 @@ fn make_one(genre: Genre, seed: u64, seconds: f64, dir: &Path) -> Result<Vec<Sam
     let stem = format!("{genre:?}-{seed}");
     let wav = dir.join(format!("{stem}.wav"));
     let signal = testing::generate(genre, seconds, 44_100, 1000 + seed);
-    testing::write_wav(&wav, &signal).map_err(|e| format!("cannot write {}: {e}", wav.display()))?;
+    testing::write_wav(&wav, &signal)
+        .map_err(|e| format!("cannot write {}: {e}", wav.display()))?;
     let flac = dir.join(format!("{stem}.flac"));
     testing::flac_encode(&wav, &flac).map_err(|e| e.to_string())?;
     let mut v = vec![Sample {
@@ -172,7 +173,8 @@ fn make_one(genre: Genre, seed: u64, seconds: f64, dir: &Path) -> Result<Vec<Sam
     }];
     if Genre::BROADBAND.contains(&genre) {
         for kbps in BITRATES {
-            let f = testing::mp3_transcode_flac(&wav, kbps, dir, &stem).map_err(|e| e.to_string())?;
+            let f =
+                testing::mp3_transcode_flac(&wav, kbps, dir, &stem).map_err(|e| e.to_string())?;
             let _ = std::fs::remove_file(dir.join(format!("{stem}.{kbps}.mp3")));
             v.push(Sample {
                 kind: Kind::Transcode(genre, kbps),
@@ -265,7 +267,10 @@ fn run(args: &Args) -> Result<String, String> {
     let dir = testing::scratch_dir("bench");
     let machine = machine();
     let t0 = Instant::now();
-    eprintln!("bench-acquisition: generating and encoding in {}", dir.display());
+    eprintln!(
+        "bench-acquisition: generating and encoding in {}",
+        dir.display()
+    );
     let samples = make_files(args, &dir)?;
     let encode_time = t0.elapsed();
     eprintln!(
@@ -285,7 +290,10 @@ fn run(args: &Args) -> Result<String, String> {
     }
     let detector_cpu = cpu_time(libc::RUSAGE_SELF).saturating_sub(cpu0);
     let detector_wall = wall0.elapsed();
-    let minutes: f64 = reports.iter().map(|r| r.duration_ms as f64 / 60_000.0).sum();
+    let minutes: f64 = reports
+        .iter()
+        .map(|r| r.duration_ms as f64 / 60_000.0)
+        .sum();
 
     // Reference: the reference decoder's test mode on the same files.
     let child0 = cpu_time(libc::RUSAGE_CHILDREN);
@@ -305,7 +313,8 @@ fn run(args: &Args) -> Result<String, String> {
 
     // Tallies.
     let mut genuine_by_genre: Vec<(Genre, Tally)> = Vec::new();
-    let mut by_bitrate: Vec<(u32, Tally)> = BITRATES.iter().map(|k| (*k, Tally::default())).collect();
+    let mut by_bitrate: Vec<(u32, Tally)> =
+        BITRATES.iter().map(|k| (*k, Tally::default())).collect();
     let mut genuine_all = Tally::default();
     let mut tp_set = Tally::default();
     let mut misses: Vec<String> = Vec::new();
@@ -353,7 +362,11 @@ fn run(args: &Args) -> Result<String, String> {
 
     let mut md = String::new();
     let when = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC");
-    writeln!(md, "\n## Acquisition benchmark (fake-lossless detector), {when}\n").ok();
+    writeln!(
+        md,
+        "\n## Acquisition benchmark (fake-lossless detector), {when}\n"
+    )
+    .ok();
     writeln!(
         md,
         "Re-run with `just bench acquisition` (runs `cargo run --release -p cratedigger-e2e --bin bench-acquisition -- \
@@ -375,7 +388,11 @@ fn run(args: &Args) -> Result<String, String> {
         encode_time.as_secs_f64()
     )
     .ok();
-    writeln!(md, "| figure | value | target | result |\n|---|---|---|---|").ok();
+    writeln!(
+        md,
+        "| figure | value | target | result |\n|---|---|---|---|"
+    )
+    .ok();
     writeln!(
         md,
         "| 128-192 kbps transcodes flagged (true-positive rate) | {:.4} ({}/{}) | >= {TARGET_TPR} | {} |",
@@ -474,13 +491,23 @@ fn run(args: &Args) -> Result<String, String> {
         .ok();
     }
     if !misses.is_empty() {
-        writeln!(md, "\nMissed 128-192 kbps transcodes ({}, first 10):\n", misses.len()).ok();
+        writeln!(
+            md,
+            "\nMissed 128-192 kbps transcodes ({}, first 10):\n",
+            misses.len()
+        )
+        .ok();
         for m in misses.iter().take(10) {
             writeln!(md, "- {m}").ok();
         }
     }
     if !false_pos.is_empty() {
-        writeln!(md, "\nGenuine files flagged ({}, first 10):\n", false_pos.len()).ok();
+        writeln!(
+            md,
+            "\nGenuine files flagged ({}, first 10):\n",
+            false_pos.len()
+        )
+        .ok();
         for m in false_pos.iter().take(10) {
             writeln!(md, "- {m}").ok();
         }

@@ -157,7 +157,6 @@ const USERS: usize = 400;
 
 struct Item {
     wanted: WantedTrack,
-    sync: usize,
     candidates: Vec<SourceCandidate>,
     /// Source keys of candidates that are the wanted version.
     right: HashSet<String>,
@@ -464,7 +463,6 @@ fn generate(items: usize, per_item: usize) -> (Vec<Item>, RankingContext) {
         }
         out.push(Item {
             wanted,
-            sync,
             candidates: cands,
             right,
         });

@@ -23,9 +23,9 @@
 
 use cratedigger_music::{Key, KeyNotation};
 use cratedigger_rekordbox::testing::fresh_library;
-use cratedigger_rekordbox::{Cipher, CueSpec, FiledTrack, FixedProbe, Library, RekordboxWriter};
 use cratedigger_rekordbox::testing::test_cipher;
 use cratedigger_rekordbox::write::AudioFormat;
+use cratedigger_rekordbox::{Cipher, CueSpec, FiledTrack, FixedProbe, Library, RekordboxWriter};
 use serde_json::{Value, json};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -88,16 +88,39 @@ fn generate(dir: &Path, n: usize, cues: usize) -> Vec<FiledTrack> {
     ];
     let keys: Vec<Key> = Key::all().collect();
     let genres = [
-        "Techno", "House", "Deep House", "Tech House", "Minimal", "Trance", "Drum & Bass",
-        "Dubstep", "Breaks", "Electro", "Disco", "Nu Disco", "Garage", "Ambient", "Downtempo",
-        "Hard Techno", "Progressive House", "Afro House", "Melodic Techno", "Jungle",
+        "Techno",
+        "House",
+        "Deep House",
+        "Tech House",
+        "Minimal",
+        "Trance",
+        "Drum & Bass",
+        "Dubstep",
+        "Breaks",
+        "Electro",
+        "Disco",
+        "Nu Disco",
+        "Garage",
+        "Ambient",
+        "Downtempo",
+        "Hard Techno",
+        "Progressive House",
+        "Afro House",
+        "Melodic Techno",
+        "Jungle",
     ];
     (0..n)
         .map(|i| {
             let (ext, format) = formats[i % formats.len()];
-            let path = music.join(format!("Artist {} - Track {i:06} (Extended Mix).{ext}", i % 2000));
+            let path = music.join(format!(
+                "Artist {} - Track {i:06} (Extended Mix).{ext}",
+                i % 2000
+            ));
             std::fs::write(&path, b"").expect("track file");
-            let lossless = matches!(format, AudioFormat::Flac | AudioFormat::Wav | AudioFormat::Aiff);
+            let lossless = matches!(
+                format,
+                AudioFormat::Flac | AudioFormat::Wav | AudioFormat::Aiff
+            );
             let base = 500 + (i as u64 % 997) * 7;
             let cue_specs = (0..cues)
                 .map(|c| {
@@ -121,7 +144,8 @@ fn generate(dir: &Path, n: usize, cues: usize) -> Vec<FiledTrack> {
                 bpm: Some(118.0 + (i % 60) as f64 * 0.5),
                 key: Some(keys[i % keys.len()].format(KeyNotation::Standard)),
                 duration_ms: Some(240_000 + (i as u64 % 300) * 1_000),
-                bitrate_kbps: (!matches!(format, AudioFormat::Wav | AudioFormat::Aiff)).then_some(320),
+                bitrate_kbps: (!matches!(format, AudioFormat::Wav | AudioFormat::Aiff))
+                    .then_some(320),
                 sample_rate_hz: Some(44_100),
                 bit_depth: lossless.then_some(24),
                 file_size: Some(10_000_000 + i as u64),
@@ -143,7 +167,12 @@ struct RustRun {
     db_bytes: u64,
 }
 
-fn run_rust(tracks: &[FiledTrack], cipher: Cipher, tag: &str, cues: usize) -> Result<RustRun, String> {
+fn run_rust(
+    tracks: &[FiledTrack],
+    cipher: Cipher,
+    tag: &str,
+    cues: usize,
+) -> Result<RustRun, String> {
     let (dir, cfg) = fresh_library(tag, cipher.clone());
     let writer = RekordboxWriter::open(cfg.clone())
         .map_err(|e| e.to_string())?
@@ -154,8 +183,12 @@ fn run_rust(tracks: &[FiledTrack], cipher: Cipher, tag: &str, cues: usize) -> Re
         .map_err(|e| e.to_string())?;
     let write = t.elapsed();
     let t = Instant::now();
-    let lib = Library::read(cfg.db_path().map_err(|e| e.to_string())?, &cipher, Duration::from_secs(5))
-        .map_err(|e| e.to_string())?;
+    let lib = Library::read(
+        cfg.db_path().map_err(|e| e.to_string())?,
+        &cipher,
+        Duration::from_secs(5),
+    )
+    .map_err(|e| e.to_string())?;
     let read = t.elapsed();
     if lib.tracks.len() != tracks.len() || lib.cues.len() != tracks.len() * cues {
         return Err(format!(
@@ -277,21 +310,30 @@ struct Anchor {
 
 fn run_anchor(tracks: &[FiledTrack], cues: usize) -> Result<Anchor, String> {
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-    let probe = Command::new(&python).args(["-c", "import pyrekordbox"]).output();
+    let probe = Command::new(&python)
+        .args(["-c", "import pyrekordbox"])
+        .output();
     match probe {
         Ok(o) if o.status.success() => {}
         Ok(o) => {
             return Err(format!(
                 "pyrekordbox is not importable ({}); `pip install pyrekordbox`",
-                String::from_utf8_lossy(&o.stderr).trim().lines().last().unwrap_or("")
+                String::from_utf8_lossy(&o.stderr)
+                    .trim()
+                    .lines()
+                    .last()
+                    .unwrap_or("")
             ));
         }
         Err(e) => return Err(format!("cannot run {python}: {e}")),
     }
     let (dir, cfg) = fresh_library("bench-anchor", Cipher::Plaintext);
     let input = dir.join("tracks.json");
-    std::fs::write(&input, serde_json::to_vec(&anchor_input(tracks)).map_err(|e| e.to_string())?)
-        .map_err(|e| e.to_string())?;
+    std::fs::write(
+        &input,
+        serde_json::to_vec(&anchor_input(tracks)).map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| e.to_string())?;
     let db_path: PathBuf = cfg.db_path().map_err(|e| e.to_string())?.to_path_buf();
     let out = Command::new(&python)
         .args(["-c", ANCHOR])
@@ -303,11 +345,19 @@ fn run_anchor(tracks: &[FiledTrack], cues: usize) -> Result<Anchor, String> {
     if !out.status.success() {
         return Err(format!(
             "pyrekordbox run failed: {}",
-            String::from_utf8_lossy(&out.stderr).lines().rev().take(5).collect::<Vec<_>>().join(" | ")
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .rev()
+                .take(5)
+                .collect::<Vec<_>>()
+                .join(" | ")
         ));
     }
     let v: Value = serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())?;
-    let (t, c) = (v["tracks"].as_u64().unwrap_or(0), v["cues"].as_u64().unwrap_or(0));
+    let (t, c) = (
+        v["tracks"].as_u64().unwrap_or(0),
+        v["cues"].as_u64().unwrap_or(0),
+    );
     if t as usize != tracks.len() || c as usize != tracks.len() * cues {
         return Err(format!("pyrekordbox read back {t} tracks and {c} cues"));
     }
@@ -332,7 +382,10 @@ fn main() -> ExitCode {
     };
     let work = std::env::temp_dir().join(format!("cd-bench-rekordbox-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&work);
-    println!("generating {} tracks with {} cues each ...", args.tracks, args.cues);
+    println!(
+        "generating {} tracks with {} cues each ...",
+        args.tracks, args.cues
+    );
     let tracks = generate(&work, args.tracks, args.cues);
     let load = std::fs::read_to_string("/proc/loadavg")
         .ok()
@@ -380,7 +433,13 @@ fn main() -> ExitCode {
     };
     let _ = std::fs::remove_dir_all(&work);
 
-    let verdict = |ratio: f64| if ratio >= TARGET_RATIO { "ok" } else { "**MISS**" };
+    let verdict = |ratio: f64| {
+        if ratio >= TARGET_RATIO {
+            "ok"
+        } else {
+            "**MISS**"
+        }
+    };
     let mut md = String::new();
     let now = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC");
     let _ = writeln!(md, "\n## bench rekordbox — {now}\n");
@@ -389,7 +448,10 @@ fn main() -> ExitCode {
         "`bench-rekordbox --tracks {} --cues {} (release)`; load average at start {load} (2 cores).\n",
         args.tracks, args.cues
     );
-    let _ = writeln!(md, "| run | write session | read back | per track (write) |");
+    let _ = writeln!(
+        md,
+        "| run | write session | read back | per track (write) |"
+    );
     let _ = writeln!(md, "|---|---:|---:|---:|");
     let per = |d: f64| format!("{:.3} ms", d * 1000.0 / args.tracks as f64);
     let _ = writeln!(
@@ -422,8 +484,16 @@ fn main() -> ExitCode {
             let rr = a.read / plain.read.as_secs_f64();
             let _ = writeln!(md, "| figure | value | target |");
             let _ = writeln!(md, "|---|---:|---|");
-            let _ = writeln!(md, "| write: pyrekordbox / cratedigger | {wr:.1}x | >= {TARGET_RATIO}x {} |", verdict(wr));
-            let _ = writeln!(md, "| read back: pyrekordbox / cratedigger | {rr:.1}x | >= {TARGET_RATIO}x {} |", verdict(rr));
+            let _ = writeln!(
+                md,
+                "| write: pyrekordbox / cratedigger | {wr:.1}x | >= {TARGET_RATIO}x {} |",
+                verdict(wr)
+            );
+            let _ = writeln!(
+                md,
+                "| read back: pyrekordbox / cratedigger | {rr:.1}x | >= {TARGET_RATIO}x {} |",
+                verdict(rr)
+            );
         }
         Err(e) => {
             let _ = writeln!(md, "\nAnchor not run: {e}.");

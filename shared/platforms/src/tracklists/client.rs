@@ -80,7 +80,9 @@ impl Tracklists {
         match parse_page(&html, "https://www.1001tracklists.com") {
             Page::Tracklist(entries) => Ok(entries),
             Page::Challenge => {
-                metrics::counter!("cratedigger_platform_requests_total", "platform" => ID, "outcome" => "challenge")
+                // the request itself was counted `ok` by the HTTP layer; this says why
+                // it gave nothing
+                metrics::counter!("cratedigger_platform_challenges_total", "platform" => ID)
                     .increment(1);
                 Err(PlatformError::new(
                     ID,
