@@ -624,7 +624,10 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/syncs/{id}", get(get_sync))
         .route("/v1/syncs/{id}/items", get(sync_items))
         .route("/v1/items", get(items))
-        .route("/v1/items/{id}/candidates", get(crate::review::candidates_route))
+        .route(
+            "/v1/items/{id}/candidates",
+            get(crate::review::candidates_route),
+        )
         .route("/v1/items/{id}/approve", post(crate::review::approve_route))
         .route("/v1/items/{id}/reject", post(crate::review::reject_route))
         .route("/v1/review", get(crate::review::review_route))

@@ -11,7 +11,7 @@ pub mod inspect;
 pub mod lead;
 pub mod openapi;
 pub mod reconciler;
-pub mod rekordbox_sync;
 pub mod rekordbox_cmd;
+pub mod rekordbox_sync;
 pub mod review;
 pub mod verify;

@@ -232,7 +232,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     Some(id) => format!("/v1/review?sync={id}&limit=500"),
                     None => "/v1/review?limit=500".into(),
                 };
-                println!("{}", serde_json::to_string_pretty(&client().get(&path).await?)?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&client().get(&path).await?)?
+                );
             } else {
                 let (a, r) = review::review_interactive(&client(), sync.as_deref()).await?;
                 println!("{a} approved, {r} rejected");
@@ -260,7 +263,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("rejected {item}; nothing will be downloaded");
         }
         Command::Candidates { item, json } => {
-            let v = client().get(&format!("/v1/items/{item}/candidates")).await?;
+            let v = client()
+                .get(&format!("/v1/items/{item}/candidates"))
+                .await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&v)?);
             } else {
@@ -284,7 +289,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             )
             .await?;
             if !events.iter().any(|e| e.event == "done") {
-                return Err(CliError("the chat stream ended before the answer was complete".into()).into());
+                return Err(CliError(
+                    "the chat stream ended before the answer was complete".into(),
+                )
+                .into());
             }
         }
         // handled before the settings are loaded

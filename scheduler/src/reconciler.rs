@@ -154,7 +154,11 @@ pub async fn sweep(fleet: &Fleet, store: &Store) -> anyhow::Result<Sweep> {
 
 /// Re-enqueues the lost job of an item in an acquisition state; false when the stored state
 /// is not enough to rebuild it (left to the give-up path after the maximum re-enqueues).
-async fn requeue_acquisition(fleet: &Fleet, store: &Store, item: &StuckItem) -> anyhow::Result<bool> {
+async fn requeue_acquisition(
+    fleet: &Fleet,
+    store: &Store,
+    item: &StuckItem,
+) -> anyhow::Result<bool> {
     let target = item
         .acquisition_target
         .clone()
@@ -190,8 +194,13 @@ async fn requeue_acquisition(fleet: &Fleet, store: &Store, item: &StuckItem) -> 
                     enqueue(&fleet.analysis, item.lane, &env).await?;
                 }
                 (ItemState::Downloading, _) => {
-                    let env =
-                        acquisition::download_job(item.sync_id, item.item_id, c, row.candidate, target);
+                    let env = acquisition::download_job(
+                        item.sync_id,
+                        item.item_id,
+                        c,
+                        row.candidate,
+                        target,
+                    );
                     enqueue(&fleet.download, item.lane, &env).await?;
                 }
                 _ => return Ok(false),

@@ -36,7 +36,10 @@ const PENDING_SQL: &str = "
     LIMIT $1";
 
 /// One sweep: what was written (tracks) per playlist.
-pub async fn sweep(store: &Store, writer: Arc<RekordboxWriter>) -> anyhow::Result<BTreeMap<String, usize>> {
+pub async fn sweep(
+    store: &Store,
+    writer: Arc<RekordboxWriter>,
+) -> anyhow::Result<BTreeMap<String, usize>> {
     let rows = sqlx::query(PENDING_SQL)
         .bind(MAX_PER_SWEEP)
         .fetch_all(store.pool())
@@ -75,9 +78,13 @@ pub async fn sweep(store: &Store, writer: Arc<RekordboxWriter>) -> anyhow::Resul
             cues: Vec::new(),
             replaces: None,
         };
-        let entry = by_sync
-            .entry(r.try_get("sync_id")?)
-            .or_insert_with(|| (r.try_get("sync_name").unwrap_or_default(), Vec::new(), Vec::new()));
+        let entry = by_sync.entry(r.try_get("sync_id")?).or_insert_with(|| {
+            (
+                r.try_get("sync_name").unwrap_or_default(),
+                Vec::new(),
+                Vec::new(),
+            )
+        });
         entry.1.push(r.try_get("id")?);
         entry.2.push(track);
     }
@@ -85,12 +92,22 @@ pub async fn sweep(store: &Store, writer: Arc<RekordboxWriter>) -> anyhow::Resul
     for (_, (name, ids, tracks)) in by_sync {
         let playlist = playlist_name(&name);
         let n = tracks.len();
-        match write_session_locked(store.pool(), writer.clone(), tracks, playlist.clone(), false).await {
+        match write_session_locked(
+            store.pool(),
+            writer.clone(),
+            tracks,
+            playlist.clone(),
+            false,
+        )
+        .await
+        {
             Ok(report) => {
-                sqlx::query("UPDATE library_files SET rekordbox_written_at = now() WHERE id = ANY($1)")
-                    .bind(&ids)
-                    .execute(store.pool())
-                    .await?;
+                sqlx::query(
+                    "UPDATE library_files SET rekordbox_written_at = now() WHERE id = ANY($1)",
+                )
+                .bind(&ids)
+                .execute(store.pool())
+                .await?;
                 metrics::counter!("cratedigger_rekordbox_tracks_written_total").increment(n as u64);
                 tracing::info!(playlist = %playlist, tracks = n, usn_after = report.usn_after, "written into Rekordbox");
                 written.insert(playlist, n);

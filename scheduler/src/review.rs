@@ -32,10 +32,12 @@ fn parse_item_id(id: &str) -> Result<Uuid, ApiError> {
 }
 
 async fn item_or_404(st: &ApiState, item_id: Uuid) -> Result<ItemView, ApiError> {
-    st.store
-        .item(item_id)
-        .await?
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("item {item_id} does not exist")))
+    st.store.item(item_id).await?.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("item {item_id} does not exist"),
+        )
+    })
 }
 
 /// An item with its candidates: ranked downloadable ones (`rank` 1 = best) first, then buy /
@@ -134,7 +136,11 @@ fn note(field: &str, v: Option<String>, default: &str) -> Result<String, ApiErro
             format!("{field} must be at most {MAX_NOTE} characters without control characters"),
         ));
     }
-    Ok(if v.is_empty() { default.to_string() } else { v.to_string() })
+    Ok(if v.is_empty() {
+        default.to_string()
+    } else {
+        v.to_string()
+    })
 }
 
 fn must_await(item: &ItemView) -> Result<(), ApiError> {
@@ -173,7 +179,10 @@ pub async fn approve_route(
     if c.state != CandidateState::Offered {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
-            format!("candidate #{rank} was already tried ({:?}); pick another", c.state),
+            format!(
+                "candidate #{rank} was already tried ({:?}); pick another",
+                c.state
+            ),
         ));
     }
     let env = Envelope::new(ConsolidateJob::Approved { item_id, rank, by });
@@ -254,7 +263,11 @@ pub fn describe_candidate(c: &Value, with_factors: bool) -> String {
         props.join(" · ")
     );
     if rank.is_none() && !s(cand, "url").is_empty() {
-        out.push_str(&format!("\n            {} {}", s(cand, "availability"), s(cand, "url")));
+        out.push_str(&format!(
+            "\n            {} {}",
+            s(cand, "availability"),
+            s(cand, "url")
+        ));
     }
     if with_factors && let Some(f) = c.get("factors").and_then(|f| f.as_array()) {
         let parts: Vec<String> = f
@@ -294,7 +307,10 @@ pub fn print_review(v: &Value) {
     }
     let more = v["more_ranked"].as_u64().unwrap_or(0);
     if more > 0 {
-        println!("    … {more} more ranked (cratedigger candidates {})", s(item, "id"));
+        println!(
+            "    … {more} more ranked (cratedigger candidates {})",
+            s(item, "id")
+        );
     }
     if let Some(opts) = v["options"].as_array().filter(|o| !o.is_empty()) {
         println!("    buy / listen:");
@@ -307,7 +323,10 @@ pub fn print_review(v: &Value) {
 /// `cratedigger review`: goes through waiting items one by one; a number approves that
 /// candidate, `r` rejects, `s` skips, `q` stops. Reads answers from standard input, so it
 /// works in a terminal and from a script.
-pub async fn review_interactive(client: &Client, sync: Option<&str>) -> Result<(usize, usize), CliError> {
+pub async fn review_interactive(
+    client: &Client,
+    sync: Option<&str>,
+) -> Result<(usize, usize), CliError> {
     let path = match sync {
         Some(id) => format!("/v1/review?sync={id}&limit=500"),
         None => "/v1/review?limit=500".to_string(),
@@ -336,7 +355,10 @@ pub async fn review_interactive(client: &Client, sync: Option<&str>) -> Result<(
                 "s" | "" => break,
                 "r" => {
                     client
-                        .post_json(&format!("/v1/items/{id}/reject"), &json!({ "by": "cli review" }))
+                        .post_json(
+                            &format!("/v1/items/{id}/reject"),
+                            &json!({ "by": "cli review" }),
+                        )
                         .await?;
                     rejected += 1;
                     println!("rejected");
@@ -377,13 +399,19 @@ mod tests {
         });
         let line = describe_candidate(&c, true);
         assert!(line.contains("#1"), "{line}");
-        assert!(line.contains("MP3 · 236 kbps · 3:37 · peer weirdo1982 (queue 0)"), "{line}");
+        assert!(
+            line.contains("MP3 · 236 kbps · 3:37 · peer weirdo1982 (queue 0)"),
+            "{line}"
+        );
         assert!(line.contains("format +20 (MP3 236 kbps)"), "{line}");
         let buy = json!({"rank": null, "score": 10.0,
             "candidate": {"source": "bandcamp", "title": "Quiet Sky", "availability": "purchase",
                           "url": "https://x.bandcamp.com/track/quiet-sky", "price": "€1"}});
         let line = describe_candidate(&buy, false);
-        assert!(line.contains("purchase https://x.bandcamp.com/track/quiet-sky"), "{line}");
+        assert!(
+            line.contains("purchase https://x.bandcamp.com/track/quiet-sky"),
+            "{line}"
+        );
     }
 
     #[test]

@@ -81,12 +81,20 @@ impl FakeOpenAi {
 
     /// Every request body received, in order.
     pub fn requests(&self) -> Vec<Value> {
-        self.inner.requests.lock().map(|r| r.clone()).unwrap_or_default()
+        self.inner
+            .requests
+            .lock()
+            .map(|r| r.clone())
+            .unwrap_or_default()
     }
 
     /// The `Authorization` headers received.
     pub fn auth_headers(&self) -> Vec<String> {
-        self.inner.auth.lock().map(|r| r.clone()).unwrap_or_default()
+        self.inner
+            .auth
+            .lock()
+            .map(|r| r.clone())
+            .unwrap_or_default()
     }
 }
 
@@ -145,7 +153,7 @@ async fn completions(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: 
         Some(Scripted::FailAlways(_)) => s.front().cloned(),
         _ => s.pop_front(),
     });
-    let mut with_id = |mut v: Value| {
+    let with_id = |mut v: Value| {
         v["id"] = json!(format!("chatcmpl-fake{n}"));
         axum::Json(v).into_response()
     };

@@ -11,7 +11,9 @@
 
 mod support;
 
-use cratedigger_audio::testing::{broadband, mp3_encode, mp3_transcode_flac, scratch_dir, write_wav};
+use cratedigger_audio::testing::{
+    broadband, mp3_encode, mp3_transcode_flac, scratch_dir, write_wav,
+};
 use cratedigger_e2e::fake_slskd::{FakeSlskd, FakeSlskdOptions, Faults, RunningFakeSlskd};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -83,13 +85,31 @@ async fn acquisition_env(test: &str, extra: &[(&str, &str)]) -> Acq {
     let staging = root.join("staging");
     let mut vars: Vec<(String, String)> = vec![
         ("CRATEDIGGER__ACQUISITION__ENABLED".into(), "true".into()),
-        ("CRATEDIGGER__ACQUISITION__LIBRARY_DIR".into(), library.display().to_string()),
-        ("CRATEDIGGER__ACQUISITION__STAGING_DIR".into(), staging.display().to_string()),
-        ("CRATEDIGGER__ACQUISITION__DISCOVERY_DEADLINE_SECS".into(), "30".into()),
+        (
+            "CRATEDIGGER__ACQUISITION__LIBRARY_DIR".into(),
+            library.display().to_string(),
+        ),
+        (
+            "CRATEDIGGER__ACQUISITION__STAGING_DIR".into(),
+            staging.display().to_string(),
+        ),
+        (
+            "CRATEDIGGER__ACQUISITION__DISCOVERY_DEADLINE_SECS".into(),
+            "30".into(),
+        ),
         // the test machine's disk may be fuller than a real library's limit
-        ("CRATEDIGGER__ACQUISITION__DISK_LIMIT_PCT".into(), "100".into()),
-        ("CRATEDIGGER__SOURCES__SOULSEEK__BASE_URL".into(), slskd.base_url()),
-        ("CRATEDIGGER__SOURCES__SOULSEEK__API_KEY".into(), API_KEY.into()),
+        (
+            "CRATEDIGGER__ACQUISITION__DISK_LIMIT_PCT".into(),
+            "100".into(),
+        ),
+        (
+            "CRATEDIGGER__SOURCES__SOULSEEK__BASE_URL".into(),
+            slskd.base_url(),
+        ),
+        (
+            "CRATEDIGGER__SOURCES__SOULSEEK__API_KEY".into(),
+            API_KEY.into(),
+        ),
         (
             "CRATEDIGGER__SOURCES__SOULSEEK__DOWNLOADS_DIR".into(),
             slskd.fake().downloads_dir().display().to_string(),
@@ -98,15 +118,39 @@ async fn acquisition_env(test: &str, extra: &[(&str, &str)]) -> Acq {
             "CRATEDIGGER__SOURCES__SOULSEEK__INCOMPLETE_DIR".into(),
             slskd.fake().incomplete_dir().display().to_string(),
         ),
-        ("CRATEDIGGER__SOURCES__SOULSEEK__POLL_INTERVAL_MS".into(), "100".into()),
-        ("CRATEDIGGER__SOURCES__SOULSEEK__EMPTY_RESULT_GAP_SECS".into(), "0".into()),
+        (
+            "CRATEDIGGER__SOURCES__SOULSEEK__POLL_INTERVAL_MS".into(),
+            "100".into(),
+        ),
+        (
+            "CRATEDIGGER__SOURCES__SOULSEEK__EMPTY_RESULT_GAP_SECS".into(),
+            "0".into(),
+        ),
         // only Soulseek: the other sources would need the internet
-        ("CRATEDIGGER__SOURCES__BANDCAMP__ENABLED".into(), "false".into()),
-        ("CRATEDIGGER__SOURCES__SOUNDCLOUD__ENABLED".into(), "false".into()),
-        ("CRATEDIGGER__SOURCES__YOUTUBE__ENABLED".into(), "false".into()),
-        ("CRATEDIGGER__SOURCES__STORES__ENABLED".into(), "false".into()),
-        ("CRATEDIGGER__SOURCES__MIXCLOUD__ENABLED".into(), "false".into()),
-        ("CRATEDIGGER__SOURCES__TRACKLISTS__ENABLED".into(), "false".into()),
+        (
+            "CRATEDIGGER__SOURCES__BANDCAMP__ENABLED".into(),
+            "false".into(),
+        ),
+        (
+            "CRATEDIGGER__SOURCES__SOUNDCLOUD__ENABLED".into(),
+            "false".into(),
+        ),
+        (
+            "CRATEDIGGER__SOURCES__YOUTUBE__ENABLED".into(),
+            "false".into(),
+        ),
+        (
+            "CRATEDIGGER__SOURCES__STORES__ENABLED".into(),
+            "false".into(),
+        ),
+        (
+            "CRATEDIGGER__SOURCES__MIXCLOUD__ENABLED".into(),
+            "false".into(),
+        ),
+        (
+            "CRATEDIGGER__SOURCES__TRACKLISTS__ENABLED".into(),
+            "false".into(),
+        ),
     ];
     vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     env.extra_env.extend(vars);
@@ -142,7 +186,10 @@ impl Acq {
     async fn wait_item(&self, item_id: &str, states: &[&str], limit: Duration) -> Value {
         let start = Instant::now();
         loop {
-            let v = self.env.get(&format!("/v1/items/{item_id}/candidates")).await;
+            let v = self
+                .env
+                .get(&format!("/v1/items/{item_id}/candidates"))
+                .await;
             let state = v["item"]["state"].as_str().unwrap_or("").to_string();
             if states.contains(&state.as_str()) {
                 return v;
@@ -190,16 +237,22 @@ async fn a_sync_goes_from_wanted_to_filed_through_approval_and_a_fake_flac_is_re
             ("CRATEDIGGER__ACQUISITION__REKORDBOX", "true"),
             ("CRATEDIGGER__ACQUISITION__REKORDBOX_INTERVAL_SECS", "1"),
             ("CRATEDIGGER__REKORDBOX__DB_PATH", &rb_db_s),
-            ("CRATEDIGGER__REKORDBOX__DB_KEY", cratedigger_rekordbox::testing::TEST_KEY),
+            (
+                "CRATEDIGGER__REKORDBOX__DB_KEY",
+                cratedigger_rekordbox::testing::TEST_KEY,
+            ),
         ],
     )
     .await;
     let env = &acq.env;
-    let created = env.post_playlist("Demdike Stare - Quiet Sky", "interactive").await;
+    let created = env
+        .post_playlist("Demdike Stare - Quiet Sky", "interactive")
+        .await;
     let sync_id = created["sync_id"].as_str().unwrap().to_string();
     let progress = env.wait_finished(&sync_id, Duration::from_secs(90)).await;
     assert_eq!(
-        progress["counts"]["awaiting_approval"], 1,
+        progress["counts"]["awaiting_approval"],
+        1,
         "the item waits for a person: {progress}\n{}",
         acq.logs()
     );
@@ -212,11 +265,23 @@ async fn a_sync_goes_from_wanted_to_filed_through_approval_and_a_fake_flac_is_re
     assert!(!top.is_empty() && top.len() <= 5, "top 5: {review}");
     for c in top {
         assert!(
-            c["candidate"]["title"].as_str().unwrap().to_lowercase().contains("quiet sky"),
+            c["candidate"]["title"]
+                .as_str()
+                .unwrap()
+                .to_lowercase()
+                .contains("quiet sky"),
             "only the wanted track is ranked: {c}"
         );
-        let sum: f64 = c["factors"].as_array().unwrap().iter().map(|f| f["points"].as_f64().unwrap()).sum();
-        assert!((sum - c["score"].as_f64().unwrap()).abs() < 0.5, "the breakdown explains the score: {c}");
+        let sum: f64 = c["factors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["points"].as_f64().unwrap())
+            .sum();
+        assert!(
+            (sum - c["score"].as_f64().unwrap()).abs() < 0.5,
+            "the breakdown explains the score: {c}"
+        );
     }
     let all = review["all"].as_array().unwrap();
     let flac = all
@@ -250,7 +315,9 @@ async fn a_sync_goes_from_wanted_to_filed_through_approval_and_a_fake_flac_is_re
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    let done = acq.wait_item(&item_id, &["filed", "failed"], Duration::from_secs(120)).await;
+    let done = acq
+        .wait_item(&item_id, &["filed", "failed"], Duration::from_secs(120))
+        .await;
     assert_eq!(done["item"]["state"], "filed", "{done}\n{}", acq.logs());
 
     // The FLAC was a transcode: refused, counted against the peer, and the item fell through
@@ -281,7 +348,11 @@ async fn a_sync_goes_from_wanted_to_filed_through_approval_and_a_fake_flac_is_re
             .await
             .unwrap();
     let path = PathBuf::from(path);
-    assert!(path.starts_with(&acq.library), "{} is in the library", path.display());
+    assert!(
+        path.starts_with(&acq.library),
+        "{} is in the library",
+        path.display()
+    );
     assert!(path.exists(), "{} exists", path.display());
     assert_eq!(format.as_deref(), Some("mp3"));
     assert_eq!(
@@ -300,7 +371,11 @@ async fn a_sync_goes_from_wanted_to_filed_through_approval_and_a_fake_flac_is_re
     .fetch_one(&pg)
     .await
     .unwrap();
-    assert_eq!(flac_peer, (1, 0), "the peer that sent the fake has it on record");
+    assert_eq!(
+        flac_peer,
+        (1, 0),
+        "the peer that sent the fake has it on record"
+    );
     let good_peer: i32 = sqlx::query_scalar(
         "SELECT completed FROM peer_reputation WHERE source = 'soulseek' AND username = $1",
     )
@@ -338,7 +413,11 @@ async fn a_sync_goes_from_wanted_to_filed_through_approval_and_a_fake_flac_is_re
         if written == Some(true) {
             break;
         }
-        assert!(start.elapsed() < Duration::from_secs(30), "not written into Rekordbox in 30 s\n{}", acq.logs());
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "not written into Rekordbox in 30 s\n{}",
+            acq.logs()
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let lib = cratedigger_rekordbox::Library::read(
@@ -374,7 +453,10 @@ async fn auto_approve_files_without_a_person_and_a_stalled_transfer_falls_throug
             ("CRATEDIGGER__ACQUISITION__AUTO_APPROVE__ENABLED", "true"),
             // the line is on no metadata platform, so there is no canonical duration and the
             // score has no duration points: the policy is told not to need them
-            ("CRATEDIGGER__ACQUISITION__AUTO_APPROVE__REQUIRE_DURATION", "false"),
+            (
+                "CRATEDIGGER__ACQUISITION__AUTO_APPROVE__REQUIRE_DURATION",
+                "false",
+            ),
             ("CRATEDIGGER__ACQUISITION__AUTO_APPROVE__MIN_SCORE", "0"),
             ("CRATEDIGGER__ACQUISITION__AUTO_APPROVE__MIN_MARGIN", "0"),
             ("CRATEDIGGER__ACQUISITION__STALL_TIMEOUT_SECS", "2"),
@@ -392,11 +474,19 @@ async fn auto_approve_files_without_a_person_and_a_stalled_transfer_falls_throug
         ..Default::default()
     });
     let env = &acq.env;
-    let created = env.post_playlist("Demdike Stare - Quiet Sky", "interactive").await;
+    let created = env
+        .post_playlist("Demdike Stare - Quiet Sky", "interactive")
+        .await;
     let sync_id = created["sync_id"].as_str().unwrap().to_string();
     let items = env.get(&format!("/v1/syncs/{sync_id}/items")).await;
     let item_id = items[0]["id"].as_str().unwrap().to_string();
-    let done = acq.wait_item(&item_id, &["filed", "failed", "awaiting_approval"], Duration::from_secs(150)).await;
+    let done = acq
+        .wait_item(
+            &item_id,
+            &["filed", "failed", "awaiting_approval"],
+            Duration::from_secs(150),
+        )
+        .await;
     assert_eq!(done["item"]["state"], "filed", "{done}\n{}", acq.logs());
     let all = done["all"].as_array().unwrap();
     let stalled = all
@@ -404,7 +494,10 @@ async fn auto_approve_files_without_a_person_and_a_stalled_transfer_falls_throug
         .find(|c| c["candidate"]["format"] == "flac" && c["rank"].is_number())
         .unwrap();
     assert_eq!(stalled["state"], "failed", "{stalled}");
-    assert!(stalled["failure"].as_str().unwrap().contains("stall"), "{stalled}");
+    assert!(
+        stalled["failure"].as_str().unwrap().contains("stall"),
+        "{stalled}"
+    );
     let pg = env.pg().await;
     let stalls: i32 = sqlx::query_scalar(
         "SELECT stalls FROM peer_reputation WHERE source = 'soulseek' AND username = $1",

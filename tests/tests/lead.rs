@@ -133,7 +133,10 @@ async fn a_chat_message_becomes_a_sync_the_fleet_runs_and_a_streamed_answer() {
     assert_eq!(names[names.len() - 2], "answer", "{names:?}");
     let plan = of(&events, "plan");
     assert_eq!(plan[0]["planner"], "llm", "{plan:?}");
-    assert!(plan.iter().all(|p| p["fallback"] != json!(true)), "{plan:?}");
+    assert!(
+        plan.iter().all(|p| p["fallback"] != json!(true)),
+        "{plan:?}"
+    );
     let tools = of(&events, "tool");
     assert_eq!(tools.len(), 2, "{tools:?}");
     assert_eq!(tools[0]["name"], "check_library");
@@ -148,7 +151,10 @@ async fn a_chat_message_becomes_a_sync_the_fleet_runs_and_a_streamed_answer() {
     let answer = of(&events, "answer")[0];
     let text = answer["text"].as_str().unwrap();
     assert!(text.contains("I started a search"), "{text}");
-    assert!(text.contains("Little Lies") && text.contains("resolved"), "{text}");
+    assert!(
+        text.contains("Little Lies") && text.contains("resolved"),
+        "{text}"
+    );
     assert_eq!(of(&events, "done")[0]["finished"], true, "{events:?}");
 
     // An ordinary sync: visible in the API, its items run through the fleet.
@@ -178,14 +184,25 @@ async fn a_chat_message_becomes_a_sync_the_fleet_runs_and_a_streamed_answer() {
     );
 
     // Stored: the conversation, both messages, the decisions.
-    assert_eq!(count(&env, "SELECT count(*) FROM lead_conversations").await, 1);
+    assert_eq!(
+        count(&env, "SELECT count(*) FROM lead_conversations").await,
+        1
+    );
     assert_eq!(count(&env, "SELECT count(*) FROM lead_messages").await, 2);
     assert_eq!(
-        count(&env, "SELECT count(*) FROM lead_decisions WHERE kind = 'tool_call'").await,
+        count(
+            &env,
+            "SELECT count(*) FROM lead_decisions WHERE kind = 'tool_call'"
+        )
+        .await,
         2
     );
     assert_eq!(
-        count(&env, "SELECT count(*) FROM lead_decisions WHERE kind = 'sync'").await,
+        count(
+            &env,
+            "SELECT count(*) FROM lead_decisions WHERE kind = 'sync'"
+        )
+        .await,
         1
     );
     // A follow-up in the same conversation carries the history.
@@ -203,8 +220,8 @@ async fn a_chat_message_becomes_a_sync_the_fleet_runs_and_a_streamed_answer() {
     let reqs = fake.requests();
     let msgs = reqs[2]["messages"].as_array().unwrap();
     assert!(
-        msgs.iter()
-            .any(|m| m["role"] == "assistant" && m["content"].as_str().unwrap_or("").contains("Little Lies")),
+        msgs.iter().any(|m| m["role"] == "assistant"
+            && m["content"].as_str().unwrap_or("").contains("Little Lies")),
         "the earlier answer is in the history: {msgs:?}"
     );
     let (status, _) = chat(
@@ -263,7 +280,11 @@ async fn an_unreachable_endpoint_falls_back_to_the_rule_based_planner_and_says_s
     let syncs = env.get("/v1/syncs").await;
     assert_eq!(syncs.as_array().unwrap().len(), 1, "{syncs}");
     assert_eq!(
-        count(&env, "SELECT count(*) FROM lead_decisions WHERE kind = 'fallback' AND planner = 'rules'").await,
+        count(
+            &env,
+            "SELECT count(*) FROM lead_decisions WHERE kind = 'fallback' AND planner = 'rules'"
+        )
+        .await,
         1
     );
 }
@@ -312,8 +333,15 @@ async fn a_slow_or_failing_endpoint_falls_back_and_the_sync_is_still_created() {
         assert_eq!(syncs[0]["items"], 2);
         let answer = of(&events, "answer")[0]["text"].as_str().unwrap();
         assert!(answer.contains("rule-based planner"), "{case}: {answer}");
-        assert_eq!(of(&events, "done")[0]["finished"], false, "no workers run here");
-        assert!(!fake.requests().is_empty(), "{case}: the endpoint was tried");
+        assert_eq!(
+            of(&events, "done")[0]["finished"],
+            false,
+            "no workers run here"
+        );
+        assert!(
+            !fake.requests().is_empty(),
+            "{case}: the endpoint was tried"
+        );
     }
 }
 
@@ -365,11 +393,18 @@ async fn an_exhausted_tool_call_budget_stops_the_planner_with_what_it_has() {
             .contains("tool-call budget of 1"),
         "{fallback}"
     );
-    assert_eq!(fake.requests().len(), 1, "no request after the budget ended");
+    assert_eq!(
+        fake.requests().len(),
+        1,
+        "no request after the budget ended"
+    );
     let syncs = env.get("/v1/syncs").await;
     assert_eq!(syncs.as_array().unwrap().len(), 1, "{syncs}");
     let answer = of(&events, "answer")[0]["text"].as_str().unwrap();
-    assert!(answer.contains("Little Lies") && answer.contains("budget"), "{answer}");
+    assert!(
+        answer.contains("Little Lies") && answer.contains("budget"),
+        "{answer}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -384,7 +419,10 @@ async fn an_instruction_injected_in_a_title_changes_nothing() {
         Scripted::Reply(tool_calls(&[
             ("approve_item", json!({"item_id": uuid::Uuid::new_v4()})),
             ("download", json!({"path": "/etc/passwd"})),
-            ("run_sql", json!({"sql": "UPDATE items SET state = 'filed'"})),
+            (
+                "run_sql",
+                json!({"sql": "UPDATE items SET state = 'filed'"}),
+            ),
         ])),
         Scripted::Reply(final_message("Approved everything.")),
     ])
@@ -410,7 +448,10 @@ async fn an_instruction_injected_in_a_title_changes_nothing() {
     let items = env.get(&format!("/v1/syncs/{sync_id}/items")).await;
     let items = items.as_array().unwrap();
     assert_eq!(items.len(), 1);
-    assert_eq!(items[0]["wanted"]["title"], injected, "the title is kept as data");
+    assert_eq!(
+        items[0]["wanted"]["title"], injected,
+        "the title is kept as data"
+    );
     assert_eq!(items[0]["state"], "pending", "nothing moved it");
     assert_eq!(
         count(&env, "SELECT count(*) FROM items WHERE state <> 'pending'").await,
@@ -423,7 +464,12 @@ async fn an_instruction_injected_in_a_title_changes_nothing() {
     assert_eq!(system["role"], "system");
     for r in &reqs {
         assert_eq!(&r["messages"][0], system);
-        assert!(!system["content"].as_str().unwrap().contains("Ignore previous"));
+        assert!(
+            !system["content"]
+                .as_str()
+                .unwrap()
+                .contains("Ignore previous")
+        );
         assert_eq!(r["tools"].as_array().unwrap().len(), 5, "no tool was added");
     }
     // The refusals reach the model as structured records.
@@ -483,7 +529,9 @@ async fn invalid_tool_arguments_are_refused_fed_back_and_nothing_is_enqueued() {
     assert_eq!(fields, ["approve", "tracks[0].title", "url"]);
     assert!(of(&events, "sync").is_empty(), "{events:?}");
     assert!(
-        of(&events, "plan").iter().all(|p| p["fallback"] != json!(true)),
+        of(&events, "plan")
+            .iter()
+            .all(|p| p["fallback"] != json!(true)),
         "the model answered; no fallback"
     );
     let syncs = env.get("/v1/syncs").await;
@@ -514,7 +562,10 @@ async fn invalid_tool_arguments_are_refused_fed_back_and_nothing_is_enqueued() {
     assert_eq!(fed.len(), 3);
     for m in fed {
         let c = m["content"].as_str().unwrap();
-        assert!(c.contains("invalid_arguments") && c.contains("next_action"), "{c}");
+        assert!(
+            c.contains("invalid_arguments") && c.contains("next_action"),
+            "{c}"
+        );
     }
     let answer = of(&events, "answer")[0]["text"].as_str().unwrap();
     assert!(answer.contains("I could not start anything."), "{answer}");

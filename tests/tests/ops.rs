@@ -346,12 +346,30 @@ async fn every_metric_the_alerts_and_dashboard_use_is_exported_by_a_live_process
     // acquisition roles register their per-source series.
     let acq = env.logs.join("acq");
     env.extra_env.extend([
-        ("CRATEDIGGER__ACQUISITION__ENABLED".to_string(), "true".to_string()),
-        ("CRATEDIGGER__ACQUISITION__LIBRARY_DIR".into(), acq.join("library").display().to_string()),
-        ("CRATEDIGGER__ACQUISITION__STAGING_DIR".into(), acq.join("staging").display().to_string()),
-        ("CRATEDIGGER__SOURCES__SOULSEEK__BASE_URL".into(), format!("{}/slskd", env.fixtures.base_url())),
-        ("CRATEDIGGER__SOURCES__SOULSEEK__API_KEY".into(), "metrics-test".into()),
-        ("CRATEDIGGER__SOURCES__SOULSEEK__DOWNLOADS_DIR".into(), acq.join("slskd").display().to_string()),
+        (
+            "CRATEDIGGER__ACQUISITION__ENABLED".to_string(),
+            "true".to_string(),
+        ),
+        (
+            "CRATEDIGGER__ACQUISITION__LIBRARY_DIR".into(),
+            acq.join("library").display().to_string(),
+        ),
+        (
+            "CRATEDIGGER__ACQUISITION__STAGING_DIR".into(),
+            acq.join("staging").display().to_string(),
+        ),
+        (
+            "CRATEDIGGER__SOURCES__SOULSEEK__BASE_URL".into(),
+            format!("{}/slskd", env.fixtures.base_url()),
+        ),
+        (
+            "CRATEDIGGER__SOURCES__SOULSEEK__API_KEY".into(),
+            "metrics-test".into(),
+        ),
+        (
+            "CRATEDIGGER__SOURCES__SOULSEEK__DOWNLOADS_DIR".into(),
+            acq.join("slskd").display().to_string(),
+        ),
     ]);
     env.start_scheduler().await;
     let lead = env.start("research-lead", "research-lead", &[]);

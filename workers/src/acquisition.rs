@@ -32,13 +32,13 @@ const MAX_STORED_CANDIDATES: usize = 100;
 #[derive(Debug)]
 pub enum Next {
     /// Query the metadata platforms.
-    Metadata(Envelope<MetadataJob>),
+    Metadata(Box<Envelope<MetadataJob>>),
     /// Ask the acquisition sources.
-    Discovery(Envelope<DiscoveryJob>),
+    Discovery(Box<Envelope<DiscoveryJob>>),
     /// Fetch a candidate.
-    Download(Envelope<DownloadJob>),
+    Download(Box<Envelope<DownloadJob>>),
     /// Verify and tag a staged file.
-    Analysis(Envelope<AnalysisJob>),
+    Analysis(Box<Envelope<AnalysisJob>>),
 }
 
 impl Next {
@@ -111,14 +111,21 @@ pub fn analysis_job(
 
 /// What discovery looks for when research resolved a track: the canonical fields (the
 /// wanted line fills what the track lacks).
-pub fn target_from_tags(tags: &TrackTags, wanted: &WantedTrack, duration_ms: Option<u32>) -> WantedTrack {
+pub fn target_from_tags(
+    tags: &TrackTags,
+    wanted: &WantedTrack,
+    duration_ms: Option<u32>,
+) -> WantedTrack {
     WantedTrack {
         artist: tags.artist.clone(),
         title: tags.title.clone(),
         mix: tags.mix.clone().or_else(|| wanted.mix.clone()),
         album: tags.album.clone().or_else(|| wanted.album.clone()),
         isrc: tags.isrc.clone().or_else(|| wanted.isrc.clone()),
-        catalog: tags.catalog_number.clone().or_else(|| wanted.catalog.clone()),
+        catalog: tags
+            .catalog_number
+            .clone()
+            .or_else(|| wanted.catalog.clone()),
         label: tags.label.clone().or_else(|| wanted.label.clone()),
         duration_ms: duration_ms.or(wanted.duration_ms),
     }
@@ -149,7 +156,14 @@ pub async fn start_discovery(
     reason: Option<&str>,
 ) -> Result<Option<Next>, JobError> {
     let moved = tx
-        .transition(item_id, &[from], ItemState::Discovering, reason, None, job_id)
+        .transition(
+            item_id,
+            &[from],
+            ItemState::Discovering,
+            reason,
+            None,
+            job_id,
+        )
         .await
         .map_err(store_error)?;
     if !moved {
@@ -158,7 +172,9 @@ pub async fn start_discovery(
     tx.set_acquisition_target(item_id, &target)
         .await
         .map_err(store_error)?;
-    Ok(Some(Next::Discovery(discovery_job(sync_id, item_id, target))))
+    Ok(Some(Next::Discovery(Box::new(discovery_job(
+        sync_id, item_id, target,
+    )))))
 }
 
 /// Display names of sources in sentences.
@@ -240,9 +256,16 @@ pub async fn apply_discovered(
     .map_err(store_error)?;
     if next_rank == 0 {
         let reason = explain_nothing_downloadable(target, &ranked, &searched, reports);
-        tx.transition(item_id, &[ItemState::Ranked], ItemState::Failed, Some(&reason), None, job_id)
-            .await
-            .map_err(store_error)?;
+        tx.transition(
+            item_id,
+            &[ItemState::Ranked],
+            ItemState::Failed,
+            Some(&reason),
+            None,
+            job_id,
+        )
+        .await
+        .map_err(store_error)?;
         return Ok(None);
     }
     if let Some(choice) = settings.acquisition.auto_approve.auto_approve(&ranked)
@@ -296,7 +319,9 @@ fn explain_nothing_downloadable(
     );
     let rejected = ranked.iter().filter(|r| r.rejected.is_some()).count();
     if rejected > 0 {
-        reason.push_str(&format!(" ({rejected} found but filtered out by the required conditions)"));
+        reason.push_str(&format!(
+            " ({rejected} found but filtered out by the required conditions)"
+        ));
     }
     let skipped: Vec<String> = reports
         .iter()
@@ -394,13 +419,13 @@ async fn begin_download(
     tx.set_item_candidate(item_id, Some(candidate_id))
         .await
         .map_err(store_error)?;
-    Ok(Some(Next::Download(download_job(
+    Ok(Some(Next::Download(Box::new(download_job(
         sync_id,
         item_id,
         candidate_id,
         candidate,
         target,
-    ))))
+    )))))
 }
 
 /// A person chose candidate `rank` of an item waiting for approval.
@@ -419,7 +444,11 @@ pub async fn apply_approved(
     let Ok(rank_i) = i32::try_from(rank) else {
         return Ok(None);
     };
-    let Some(c) = tx.candidate_by_rank(item_id, rank_i).await.map_err(store_error)? else {
+    let Some(c) = tx
+        .candidate_by_rank(item_id, rank_i)
+        .await
+        .map_err(store_error)?
+    else {
         tracing::info!(%item_id, rank, "approval ignored: no candidate of that rank");
         return Ok(None);
     };
@@ -529,9 +558,16 @@ async fn try_next(
                 "No good copy of '{}' could be fetched: {what_failed}, and no other candidate is left",
                 target.display()
             );
-            tx.transition(item_id, &[from], ItemState::Failed, Some(&reason), None, job_id)
-                .await
-                .map_err(store_error)?;
+            tx.transition(
+                item_id,
+                &[from],
+                ItemState::Failed,
+                Some(&reason),
+                None,
+                job_id,
+            )
+            .await
+            .map_err(store_error)?;
             Ok(None)
         }
     }
@@ -577,7 +613,7 @@ pub async fn apply_downloaded(
                 None => None,
             }
             .unwrap_or_else(|| tags_from_target(&target));
-            Ok(Some(Next::Analysis(analysis_job(
+            Ok(Some(Next::Analysis(Box::new(analysis_job(
                 sync_id,
                 item_id,
                 candidate_id,
@@ -585,7 +621,7 @@ pub async fn apply_downloaded(
                 path.clone(),
                 target,
                 tags,
-            ))))
+            )))))
         }
         DownloadOutcome::Failed { class, detail } => {
             let sentence = format!(
@@ -696,8 +732,16 @@ pub async fn apply_verified(
         .to_ascii_lowercase();
     let dest = file_into_library(tx, settings, item_id, staged, &tags, &ext).await?;
     let report = v.report;
-    let int = |k: &str| report.get(k).and_then(|x| x.as_i64()).and_then(|x| i32::try_from(x).ok());
-    let size = tokio::fs::metadata(&dest).await.ok().map(|m| m.len() as i64);
+    let int = |k: &str| {
+        report
+            .get(k)
+            .and_then(|x| x.as_i64())
+            .and_then(|x| i32::try_from(x).ok())
+    };
+    let size = tokio::fs::metadata(&dest)
+        .await
+        .ok()
+        .map(|m| m.len() as i64);
     let file = NewLibraryFile {
         item_id,
         track_id,
@@ -758,7 +802,9 @@ fn inside(path: &Path, root: &Path) -> bool {
         }
     };
     let (p, r) = (abs(path), abs(root));
-    !p.components().any(|c| matches!(c, std::path::Component::ParentDir)) && p.starts_with(&r)
+    !p.components()
+        .any(|c| matches!(c, std::path::Component::ParentDir))
+        && p.starts_with(&r)
 }
 
 /// Moves a verified, tagged file from staging to its library path (from the configured
@@ -776,7 +822,10 @@ async fn file_into_library(
     if !inside(staged, &acq.staging_dir) {
         return Err(JobError::new(
             ErrorClass::BadRequest,
-            format!("staged file {} is not inside the staging folder", staged.display()),
+            format!(
+                "staged file {} is not inside the staging folder",
+                staged.display()
+            ),
         ));
     }
     let io = |what: &str, p: &Path, e: std::io::Error| {
@@ -820,7 +869,11 @@ async fn file_into_library(
             let part = PathBuf::from(part);
             if let Err(e2) = tokio::fs::copy(staged, &part).await {
                 let _ = tokio::fs::remove_file(&part).await;
-                return Err(io(&format!("cannot move ({e}) nor copy the file to"), &dest, e2));
+                return Err(io(
+                    &format!("cannot move ({e}) nor copy the file to"),
+                    &dest,
+                    e2,
+                ));
             }
             tokio::fs::rename(&part, &dest)
                 .await

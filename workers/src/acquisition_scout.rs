@@ -70,7 +70,12 @@ pub fn staged_extension(c: &SourceCandidate) -> &'static str {
 }
 
 /// Where a candidate's file goes in staging: built from ids only.
-pub fn staged_path(staging: &Path, item_id: Uuid, candidate_id: Uuid, c: &SourceCandidate) -> PathBuf {
+pub fn staged_path(
+    staging: &Path,
+    item_id: Uuid,
+    candidate_id: Uuid,
+    c: &SourceCandidate,
+) -> PathBuf {
     staging
         .join(item_id.to_string())
         .join(format!("{candidate_id}.{}", staged_extension(c)))
@@ -116,13 +121,20 @@ async fn fetch(
     let Some(source) = sources.get(&c.source) else {
         return failed(
             ErrorClass::Auth,
-            format!("{} is not enabled in this acquisition scout's configuration", c.source),
+            format!(
+                "{} is not enabled in this acquisition scout's configuration",
+                c.source
+            ),
         );
     };
     if !c.is_downloadable() {
         return failed(
             ErrorClass::BadRequest,
-            format!("this {} candidate is a {} option, not a download", c.source, c.availability.as_str()),
+            format!(
+                "this {} candidate is a {} option, not a download",
+                c.source,
+                c.availability.as_str()
+            ),
         );
     }
     if let Some(parent) = dest.parent()
@@ -145,7 +157,13 @@ async fn fetch(
         if let Some(t) = total.filter(|t| *t > 0) {
             let quarter = bytes * 4 / t;
             if quarter > last_logged.swap(quarter, Ordering::Relaxed) {
-                tracing::info!(source = source_id, bytes, total = t, "download {} %", quarter * 25);
+                tracing::info!(
+                    source = source_id,
+                    bytes,
+                    total = t,
+                    "download {} %",
+                    quarter * 25
+                );
             }
         }
     };
@@ -181,7 +199,10 @@ impl JobHandler for AcquisitionScout {
         let fleet = self.fleet.clone();
         let sources = self.sources.clone();
         let env: Result<Envelope<DownloadJob>, JobError> = decode_job(&job);
-        let slot = env.as_ref().ok().map(|e| self.slot(&e.body.candidate.source));
+        let slot = env
+            .as_ref()
+            .ok()
+            .map(|e| self.slot(&e.body.candidate.source));
         Box::pin(async move {
             let d = env?.body;
             let settings = &fleet.settings.acquisition;
@@ -189,13 +210,19 @@ impl JobHandler for AcquisitionScout {
                 // Retried with the rate-limit backoff; the disk alert tells the operator.
                 return Err(JobError::new(ErrorClass::RateLimit, why));
             }
-            let _permit = match slot {
-                Some(s) => Some(s.acquire_owned().await.map_err(|_| {
-                    JobError::new(ErrorClass::Internal, "download slots closed")
-                })?),
-                None => None,
-            };
-            let dest = staged_path(&settings.staging_dir, d.item_id, d.candidate_id, &d.candidate);
+            let _permit =
+                match slot {
+                    Some(s) => Some(s.acquire_owned().await.map_err(|_| {
+                        JobError::new(ErrorClass::Internal, "download slots closed")
+                    })?),
+                    None => None,
+                };
+            let dest = staged_path(
+                &settings.staging_dir,
+                d.item_id,
+                d.candidate_id,
+                &d.candidate,
+            );
             let outcome = fetch(&sources, settings, &d, &dest).await;
             let report = Envelope::with_stable_id(
                 &format!("item:{}:downloaded:{}", d.item_id, d.candidate_id),
@@ -244,12 +271,27 @@ mod tests {
         let staging = Path::new("/staging");
         let hostile = soulseek("@@x\\..\\..\\etc\\passwd", None);
         let p = staged_path(staging, item, cand, &hostile);
-        assert_eq!(p, staging.join(item.to_string()).join(format!("{cand}.audio")));
+        assert_eq!(
+            p,
+            staging.join(item.to_string()).join(format!("{cand}.audio"))
+        );
         let flac = soulseek("@@x\\Music\\A - B.FLAC", None);
-        assert!(staged_path(staging, item, cand, &flac).to_string_lossy().ends_with(".flac"));
+        assert!(
+            staged_path(staging, item, cand, &flac)
+                .to_string_lossy()
+                .ends_with(".flac")
+        );
         let announced = soulseek("@@x\\Music\\A - B", Some("mp3"));
-        assert!(staged_path(staging, item, cand, &announced).to_string_lossy().ends_with(".mp3"));
+        assert!(
+            staged_path(staging, item, cand, &announced)
+                .to_string_lossy()
+                .ends_with(".mp3")
+        );
         let sneaky = soulseek("@@x\\a.flac/../../x", Some("../sh"));
-        assert!(staged_path(staging, item, cand, &sneaky).to_string_lossy().ends_with(".audio"));
+        assert!(
+            staged_path(staging, item, cand, &sneaky)
+                .to_string_lossy()
+                .ends_with(".audio")
+        );
     }
 }

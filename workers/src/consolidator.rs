@@ -113,7 +113,7 @@ impl JobHandler for Consolidator {
                     &mut tx, job_id, sync_id, item_id, wanted, queries, rationale,
                 )
                 .await?
-                .map(Next::Metadata),
+                .map(|e| Next::Metadata(Box::new(e))),
                 ConsolidateJob::Researched {
                     sync_id,
                     item_id,

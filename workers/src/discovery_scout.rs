@@ -5,7 +5,9 @@
 //! mode); the job is retried only when every source failed for a reason that may pass.
 
 use crate::fleet::{Fleet, decode_job, enqueue_next, retry_if_all_failed_transiently};
-use cratedigger_domain::jobs::{ConsolidateJob, DiscoveryJob, Envelope, PlatformFailure, SourceReport};
+use cratedigger_domain::jobs::{
+    ConsolidateJob, DiscoveryJob, Envelope, PlatformFailure, SourceReport,
+};
 use cratedigger_domain::{ErrorClass, WantedTrack};
 use cratedigger_fleet::{Delivery, JobError, JobHandler};
 use cratedigger_platforms::{AcquisitionSource, SourceRegistry};
@@ -37,7 +39,11 @@ impl DiscoveryScout {
 }
 
 /// Asks one source, within `deadline`.
-async fn ask(source: Arc<dyn AcquisitionSource>, target: &WantedTrack, deadline: Duration) -> SourceReport {
+async fn ask(
+    source: Arc<dyn AcquisitionSource>,
+    target: &WantedTrack,
+    deadline: Duration,
+) -> SourceReport {
     let id = source.info().id;
     let trust = Some(source.info().trust);
     let started = std::time::Instant::now();
@@ -123,7 +129,8 @@ impl JobHandler for DiscoveryScout {
                     "no acquisition source is enabled in this worker's configuration (see CRATEDIGGER__SOURCES__*)",
                 ));
             }
-            let deadline = Duration::from_secs(fleet.settings.acquisition.discovery_deadline_secs.max(1));
+            let deadline =
+                Duration::from_secs(fleet.settings.acquisition.discovery_deadline_secs.max(1));
             let reports = discover(&sources, &d.target, deadline).await;
             if let Some(err) = all_failed_transiently(&reports) {
                 return Err(err);
@@ -173,8 +180,14 @@ mod tests {
                 .class,
             ErrorClass::RateLimit
         );
-        assert!(all_failed_transiently(&[failed(ErrorClass::Network), failed(ErrorClass::Auth)]).is_none());
-        let ok = SourceReport { failure: None, ..failed(ErrorClass::Server) };
+        assert!(
+            all_failed_transiently(&[failed(ErrorClass::Network), failed(ErrorClass::Auth)])
+                .is_none()
+        );
+        let ok = SourceReport {
+            failure: None,
+            ..failed(ErrorClass::Server)
+        };
         assert!(all_failed_transiently(&[failed(ErrorClass::Server), ok]).is_none());
         assert!(all_failed_transiently(&[]).is_none());
     }

@@ -23,7 +23,10 @@ pub fn fields(tags: &TrackTags, ext: &str) -> FilingFields {
             .filter(|y| y.len() == 4 && y.chars().all(|c| c.is_ascii_digit())),
         genre: nonempty(&tags.genre),
         key: nonempty(&tags.key),
-        bpm: tags.bpm.filter(|b| b.is_finite() && *b > 0.0).map(|b| format!("{}", b.round() as i64)),
+        bpm: tags
+            .bpm
+            .filter(|b| b.is_finite() && *b > 0.0)
+            .map(|b| format!("{}", b.round() as i64)),
         ext: ext.to_string(),
     }
 }
@@ -71,12 +74,30 @@ mod tests {
     #[test]
     fn paths_follow_the_template_and_stay_inside_the_library() {
         let root = Path::new("/lib");
-        let p = library_file_path(root, "{artist}/{artist} - {title} ({mix}).{ext}", &tags(), "mp3", 1)
-            .unwrap();
-        assert_eq!(p, Path::new("/lib/Demdike Stare/Demdike Stare - Quiet Sky.mp3"));
-        let p2 = library_file_path(root, "{artist}/{artist} - {title} ({mix}).{ext}", &tags(), "mp3", 2)
-            .unwrap();
-        assert_eq!(p2, Path::new("/lib/Demdike Stare/Demdike Stare - Quiet Sky (2).mp3"));
+        let p = library_file_path(
+            root,
+            "{artist}/{artist} - {title} ({mix}).{ext}",
+            &tags(),
+            "mp3",
+            1,
+        )
+        .unwrap();
+        assert_eq!(
+            p,
+            Path::new("/lib/Demdike Stare/Demdike Stare - Quiet Sky.mp3")
+        );
+        let p2 = library_file_path(
+            root,
+            "{artist}/{artist} - {title} ({mix}).{ext}",
+            &tags(),
+            "mp3",
+            2,
+        )
+        .unwrap();
+        assert_eq!(
+            p2,
+            Path::new("/lib/Demdike Stare/Demdike Stare - Quiet Sky (2).mp3")
+        );
         let mut evil = tags();
         evil.artist = "../../etc".into();
         evil.title = "passwd\u{0}".into();

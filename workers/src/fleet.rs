@@ -240,7 +240,10 @@ pub fn retry_if_all_failed_transiently<'a>(
         .map(|f| f.detail.as_str())
         .collect::<Vec<_>>()
         .join("; ");
-    Some(JobError::new(class, format!("every {what} failed: {detail}")))
+    Some(JobError::new(
+        class,
+        format!("every {what} failed: {detail}"),
+    ))
 }
 
 /// Builds the handler of a role.
@@ -266,9 +269,9 @@ pub async fn handler_for(fleet: &Fleet, role: Role) -> anyhow::Result<Arc<dyn Jo
             fleet.clone(),
             fleet.sources(),
         )),
-        Role::QualityAssessor => Arc::new(crate::quality_assessor::QualityAssessor::new(
-            fleet.clone(),
-        )),
+        Role::QualityAssessor => {
+            Arc::new(crate::quality_assessor::QualityAssessor::new(fleet.clone()))
+        }
     })
 }
 

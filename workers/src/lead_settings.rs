@@ -69,7 +69,9 @@ impl Default for LeadSettings {
 impl LeadSettings {
     /// Whether an LLM endpoint is configured at all.
     pub fn llm_configured(&self) -> bool {
-        self.base_url.as_deref().is_some_and(|u| !u.trim().is_empty())
+        self.base_url
+            .as_deref()
+            .is_some_and(|u| !u.trim().is_empty())
     }
 
     /// `parallel_scouts` kept within 1..=8 (a zero would stall every request).

@@ -26,7 +26,8 @@ impl QualityAssessor {
     pub fn new(fleet: Fleet) -> Self {
         let n = fleet.settings.acquisition.analysis_concurrency.max(1);
         for outcome in ["accepted", "rejected", "unreadable"] {
-            metrics::counter!("cratedigger_files_verified_total", "outcome" => outcome).increment(0);
+            metrics::counter!("cratedigger_files_verified_total", "outcome" => outcome)
+                .increment(0);
         }
         let _ = metrics::histogram!("cratedigger_verify_seconds");
         Self {
@@ -83,7 +84,10 @@ pub async fn assess(
     if !within(&path, &settings.staging_dir) {
         return Ok((
             false,
-            Some(format!("{} is not inside the staging folder", a.staged_path)),
+            Some(format!(
+                "{} is not inside the staging folder",
+                a.staged_path
+            )),
             json!({ "error": "outside staging" }),
         ));
     }
@@ -104,7 +108,11 @@ pub async fn assess(
         Err(e) => {
             metrics::counter!("cratedigger_files_verified_total", "outcome" => "unreadable")
                 .increment(1);
-            return Ok((false, Some(e.to_string()), json!({ "error": e.to_string() })));
+            return Ok((
+                false,
+                Some(e.to_string()),
+                json!({ "error": e.to_string() }),
+            ));
         }
     };
     let mut report_json = serde_json::to_value(&report).unwrap_or_else(|_| json!({}));

@@ -51,10 +51,15 @@ pub fn usage(path: &Path) -> Option<VolumeUsage> {
 /// Sets `cratedigger_volume_size_bytes` / `cratedigger_volume_free_bytes` for the library
 /// and staging volumes.
 pub fn export(settings: &AcquisitionSettings) {
-    for (name, path) in [("library", &settings.library_dir), ("staging", &settings.staging_dir)] {
+    for (name, path) in [
+        ("library", &settings.library_dir),
+        ("staging", &settings.staging_dir),
+    ] {
         if let Some(u) = usage(path) {
-            metrics::gauge!("cratedigger_volume_size_bytes", "volume" => name).set(u.size_bytes as f64);
-            metrics::gauge!("cratedigger_volume_free_bytes", "volume" => name).set(u.free_bytes as f64);
+            metrics::gauge!("cratedigger_volume_size_bytes", "volume" => name)
+                .set(u.size_bytes as f64);
+            metrics::gauge!("cratedigger_volume_free_bytes", "volume" => name)
+                .set(u.free_bytes as f64);
         }
     }
 }
@@ -62,7 +67,10 @@ pub fn export(settings: &AcquisitionSettings) {
 /// `Some(sentence)` when the library or the staging volume is fuller than the limit: no new
 /// download may start.
 pub fn library_full(settings: &AcquisitionSettings) -> Option<String> {
-    for (name, path) in [("library", &settings.library_dir), ("staging", &settings.staging_dir)] {
+    for (name, path) in [
+        ("library", &settings.library_dir),
+        ("staging", &settings.staging_dir),
+    ] {
         let Some(u) = usage(path) else { continue };
         let used = u.used_pct();
         if used > settings.disk_limit_pct {

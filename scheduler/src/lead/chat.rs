@@ -55,11 +55,13 @@ pub async fn create_conversation(store: &Store) -> Result<Uuid, sqlx::Error> {
 
 /// Whether the conversation exists.
 pub async fn conversation_exists(store: &Store, id: Uuid) -> Result<bool, sqlx::Error> {
-    Ok(sqlx::query("SELECT 1 FROM lead_conversations WHERE id = $1")
-        .bind(id)
-        .fetch_optional(store.pool())
-        .await?
-        .is_some())
+    Ok(
+        sqlx::query("SELECT 1 FROM lead_conversations WHERE id = $1")
+            .bind(id)
+            .fetch_optional(store.pool())
+            .await?
+            .is_some(),
+    )
 }
 
 /// The last messages of a conversation, oldest first, as `(role, content)`.
@@ -107,7 +109,10 @@ pub async fn preferences(store: &Store) -> Result<Value, sqlx::Error> {
         .await?;
     let mut map = serde_json::Map::new();
     for r in rows {
-        if let (Ok(k), Ok(v)) = (r.try_get::<String, _>("key"), r.try_get::<Value, _>("value")) {
+        if let (Ok(k), Ok(v)) = (
+            r.try_get::<String, _>("key"),
+            r.try_get::<Value, _>("value"),
+        ) {
             map.insert(k, v);
         }
     }
@@ -162,7 +167,15 @@ pub async fn chat_route(State(st): State<ApiState>, body: Bytes) -> Result<Respo
         fleet: st.fleet.clone(),
         store,
     };
-    tokio::spawn(answer(ctx, tx, conversation, message_id, past, prefs, message));
+    tokio::spawn(answer(
+        ctx,
+        tx,
+        conversation,
+        message_id,
+        past,
+        prefs,
+        message,
+    ));
     let stream = futures::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|ev| {
             let e = Event::default().event(ev.kind).data(ev.data.to_string());
@@ -196,14 +209,21 @@ pub async fn answer(
                 run_rules(&mut session, &message, &reason, true).await;
                 Planned {
                     llm_text: None,
-                    fallback: Some(format!("{reason}; the rule-based planner handled this request")),
+                    fallback: Some(format!(
+                        "{reason}; the rule-based planner handled this request"
+                    )),
                 }
             }
             Some(reason) => {
                 metrics::counter!("cratedigger_lead_fallbacks_total").increment(1);
-                let why = format!("{reason}; the LLM planner stopped and the lead answers with what was done");
+                let why = format!(
+                    "{reason}; the LLM planner stopped and the lead answers with what was done"
+                );
                 session
-                    .plan("llm", json!({ "planner": "llm", "fallback": true, "reason": why }))
+                    .plan(
+                        "llm",
+                        json!({ "planner": "llm", "fallback": true, "reason": why }),
+                    )
                     .await;
                 Planned {
                     llm_text: p.llm_text,

@@ -237,7 +237,12 @@ pub async fn execute(ctx: &LeadCtx, tool: &Tool) -> ToolOutcome {
                 return ToolOutcome::failed(e);
             }
             // Titles from outside go to the model as data (this JSON), nothing else.
-            let tracks: Vec<String> = read.entries.iter().take(50).map(|e| e.input.clone()).collect();
+            let tracks: Vec<String> = read
+                .entries
+                .iter()
+                .take(50)
+                .map(|e| e.input.clone())
+                .collect();
             let items = read
                 .entries
                 .into_iter()
@@ -269,7 +274,8 @@ pub async fn execute(ctx: &LeadCtx, tool: &Tool) -> ToolOutcome {
                 }
             }
         }
-        Tool::CheckLibrary { artist, title } => match check_library(&ctx.store, artist, title).await {
+        Tool::CheckLibrary { artist, title } => match check_library(&ctx.store, artist, title).await
+        {
             Ok(v) => ToolOutcome::ok(v),
             Err(e) => ToolOutcome::failed(ErrorRecord {
                 class: "unavailable".into(),
@@ -278,7 +284,9 @@ pub async fn execute(ctx: &LeadCtx, tool: &Tool) -> ToolOutcome {
                 field: None,
                 attempt: 1,
                 alternatives: Vec::new(),
-                next_action: "continue without the library check; the consolidator checks duplicates anyway".into(),
+                next_action:
+                    "continue without the library check; the consolidator checks duplicates anyway"
+                        .into(),
                 message: format!("the library could not be read: {e}"),
             }),
         },
@@ -291,11 +299,17 @@ pub async fn execute(ctx: &LeadCtx, tool: &Tool) -> ToolOutcome {
                     "bpm": t.bpm, "key": t.key, "label": t.label,
                     "platforms": t.sources.iter().map(|s| s.platform.clone()).collect::<Vec<_>>() })) })),
             Ok(None) => ToolOutcome::failed(not_found("explain_item", *item_id)),
-            Err(e) => ToolOutcome::failed(ErrorRecord::invalid("explain_item", None, e.to_string())),
+            Err(e) => {
+                ToolOutcome::failed(ErrorRecord::invalid("explain_item", None, e.to_string()))
+            }
         },
         Tool::ListCandidates { item_id } => match ctx.store.item_candidates(*item_id).await {
-            Ok(rows) => ToolOutcome::ok(json!({ "item_id": item_id, "candidates": top_candidates(&rows, 5) })),
-            Err(e) => ToolOutcome::failed(ErrorRecord::invalid("list_candidates", None, e.to_string())),
+            Ok(rows) => ToolOutcome::ok(
+                json!({ "item_id": item_id, "candidates": top_candidates(&rows, 5) }),
+            ),
+            Err(e) => {
+                ToolOutcome::failed(ErrorRecord::invalid("list_candidates", None, e.to_string()))
+            }
         },
     }
 }
@@ -516,7 +530,15 @@ impl Session {
         }
         if let Some(s) = outcome.sync.clone() {
             self.rec
-                .decision("sync", planner, Some(name), None, Some(json!(s)), None, Some(s.sync_id))
+                .decision(
+                    "sync",
+                    planner,
+                    Some(name),
+                    None,
+                    Some(json!(s)),
+                    None,
+                    Some(s.sync_id),
+                )
                 .await;
             self.emit("sync", json!(s)).await;
             self.syncs.push(s);
@@ -542,7 +564,9 @@ pub async fn run_rules(session: &mut Session, message: &str, because: &str, fall
         "tools": plan.tools.iter().map(|t| t.name()).collect::<Vec<_>>() });
     if fallback {
         data["fallback"] = json!(true);
-        data["reason"] = json!(format!("{because}; the rule-based planner handled this request"));
+        data["reason"] = json!(format!(
+            "{because}; the rule-based planner handled this request"
+        ));
     }
     session.plan("rules", data).await;
     for tool in plan.tools {
@@ -663,7 +687,11 @@ pub async fn compose_answer(session: &Session, planned: &Planned, timed_out: boo
         lines.push("The wall-time budget ended before every track was final; follow the rest with `cratedigger items --sync <id>`.".into());
     }
     for f in &session.failures {
-        lines.push(format!("Could not {}: {}", f.tool.replace('_', " "), f.message));
+        lines.push(format!(
+            "Could not {}: {}",
+            f.tool.replace('_', " "),
+            f.message
+        ));
     }
     if session.syncs.is_empty() && session.failures.is_empty() && planned.llm_text.is_none() {
         lines.push(rules::HELP.to_string());

@@ -165,8 +165,7 @@ impl ErrorRecord {
             field,
             attempt: 1,
             alternatives: Vec::new(),
-            next_action: "fix the arguments to match the tool's schema and call it again"
-                .into(),
+            next_action: "fix the arguments to match the tool's schema and call it again".into(),
             message,
         }
     }
@@ -231,7 +230,11 @@ fn parse<T: serde::de::DeserializeOwned>(tool: &str, raw: &str) -> Result<T, Err
         } else {
             Some(path)
         };
-        ErrorRecord::invalid(tool, field, format!("the arguments of {tool} are invalid: {inner}"))
+        ErrorRecord::invalid(
+            tool,
+            field,
+            format!("the arguments of {tool} are invalid: {inner}"),
+        )
     })
 }
 
@@ -401,8 +404,11 @@ mod tests {
                 lane: Lane::Interactive
             }
         );
-        let t = validate("read_tracklist", r#"{"url":"https://www.deezer.com/en/playlist/1"}"#)
-            .unwrap();
+        let t = validate(
+            "read_tracklist",
+            r#"{"url":"https://www.deezer.com/en/playlist/1"}"#,
+        )
+        .unwrap();
         assert!(t.creates_sync());
         let id = Uuid::new_v4();
         assert_eq!(
@@ -430,8 +436,11 @@ mod tests {
         assert!(e.message.contains("301 characters"), "{}", e.message);
         let e = validate("search_tracks", r#"{"tracks":[],"lane":"interactive"}"#).unwrap_err();
         assert_eq!(e.field.as_deref(), Some("tracks"));
-        let e = validate("search_tracks", r#"{"tracks":[{"artist":"A","title":"B"}],"lane":"urgent"}"#)
-            .unwrap_err();
+        let e = validate(
+            "search_tracks",
+            r#"{"tracks":[{"artist":"A","title":"B"}],"lane":"urgent"}"#,
+        )
+        .unwrap_err();
         assert_eq!(e.field.as_deref(), Some("lane"), "{e:?}");
         let e = validate("approve_item", r#"{"item_id":"x"}"#).unwrap_err();
         assert_eq!(e.class, "unknown_tool");

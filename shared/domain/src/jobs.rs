@@ -28,7 +28,14 @@ pub mod queues {
     /// Quality assessors: decode, check for fake lossless, tag.
     pub const ANALYSIS: &str = "analysis";
     /// Every queue the fleet knows today, for depth reports and the dead-letter CLI.
-    pub const ALL: [&str; 6] = [RESEARCH, METADATA, CONSOLIDATE, DISCOVERY, DOWNLOAD, ANALYSIS];
+    pub const ALL: [&str; 6] = [
+        RESEARCH,
+        METADATA,
+        CONSOLIDATE,
+        DISCOVERY,
+        DOWNLOAD,
+        ANALYSIS,
+    ];
 }
 
 /// The versioned wrapper every job body travels in.

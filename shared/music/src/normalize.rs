@@ -58,6 +58,21 @@ fn is_dash(c: char) -> bool {
 /// a space, `&` spelled `and`, whitespace collapsed. A name made only of punctuation
 /// (`!!!`) keeps its punctuation rather than vanishing. Idempotent.
 pub fn normalize_text(s: &str) -> String {
+    // Dropping a character (an apostrophe) can bring two combining marks together that NFKC
+    // then reorders on the next pass; run to a fixed point (two passes in practice) so the
+    // result is idempotent, which dedup keys rely on.
+    let mut out = normalize_once(s);
+    for _ in 0..3 {
+        let again = normalize_once(&out);
+        if again == out {
+            break;
+        }
+        out = again;
+    }
+    out
+}
+
+fn normalize_once(s: &str) -> String {
     let s = bounded(s);
     let mut out = String::with_capacity(s.len());
     for c in s.nfkc() {

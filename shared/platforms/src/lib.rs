@@ -34,6 +34,10 @@ pub mod stores;
 pub mod tracklists;
 pub mod youtube;
 
+pub use acquisition::{
+    AcquisitionSource, DisabledSource, DownloadLimits, DownloadedFile, ProgressFn, SourceInfo,
+    SourceRegistry,
+};
 pub use config::{DeezerConfig, HttpConfig, MusicBrainzConfig, PlatformsConfig};
 pub use context::PlatformContext;
 pub use http::{
@@ -42,8 +46,4 @@ pub use http::{
 };
 pub use platform::{MetadataPlatform, PlatformFuture, PlatformInfo, RateLimit};
 pub use registry::{DisabledPlatform, Registry};
-pub use acquisition::{
-    AcquisitionSource, DisabledSource, DownloadLimits, DownloadedFile, ProgressFn, SourceInfo,
-    SourceRegistry,
-};
 pub use sources_config::{SourcesConfig, build_sources};

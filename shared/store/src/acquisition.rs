@@ -315,9 +315,8 @@ impl JobTx {
         item_id: Uuid,
         rank: i32,
     ) -> Result<Option<CandidateRow>> {
-        let sql = format!(
-            "SELECT {CANDIDATE_COLUMNS} FROM candidates WHERE item_id = $1 AND rank = $2"
-        );
+        let sql =
+            format!("SELECT {CANDIDATE_COLUMNS} FROM candidates WHERE item_id = $1 AND rank = $2");
         let r = sqlx::query(&sql)
             .bind(item_id)
             .bind(rank)

@@ -438,7 +438,11 @@ impl Store {
         Ok(self.items_where(Some(item_id), filter).await?.pop())
     }
 
-    async fn items_where(&self, item_id: Option<Uuid>, filter: ItemFilter) -> Result<Vec<ItemView>> {
+    async fn items_where(
+        &self,
+        item_id: Option<Uuid>,
+        filter: ItemFilter,
+    ) -> Result<Vec<ItemView>> {
         // The WHERE clause is built per filter shape (not `$1 IS NULL OR ...`) so the planner
         // can use the (sync_id, state) and (state, state_changed_at) indexes.
         let mut conditions = Vec::new();

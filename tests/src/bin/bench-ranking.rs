@@ -34,7 +34,7 @@ use cratedigger_domain::acquisition::{
 use cratedigger_domain::{ArtistCredit, ArtistRole, PlatformTrack, WantedTrack};
 use cratedigger_music::matching::{MatchWeights, Thresholds, score};
 use cratedigger_music::ranking::{
-    PeerReputation, RankingContext, RankingPolicy, group_folders, rank,
+    PeerReputation, RankingContext, RankingPolicy, factor, group_folders, rank,
 };
 use std::collections::HashSet;
 use std::fmt::Write as _;
@@ -666,7 +666,11 @@ fn run(args: &Args) -> Result<String, String> {
             Some(best) if it.right.contains(&best.candidate.source_key) => top_right += 1,
             Some(best) => {
                 top_wrong += 1;
-                if it.wanted.duration_ms.is_none() {
+                let duration_unknown = best
+                    .factors
+                    .iter()
+                    .any(|f| f.factor == factor::DURATION && f.detail.starts_with("unknown"));
+                if duration_unknown {
                     top_wrong_no_duration += 1;
                 }
                 if std::env::var_os("BENCH_RANKING_DEBUG").is_some() {
@@ -773,8 +777,9 @@ fn run(args: &Args) -> Result<String, String> {
         md,
         "\nPer item: {:.0} µs CPU for {} candidates. Accepted {accepted} of {total_cands} candidates ({:.0} %). \
          The best accepted downloadable candidate was the wanted version for {top_right} items and another \
-         version for {top_wrong} ({top_wrong_no_duration} of those wanted tracks had no canonical duration, so an \
-         edit whose file name drops its mix cannot be told apart; auto-approve refuses those). {none_accepted} \
+         version for {top_wrong} ({top_wrong_no_duration} of those had no duration to compare — no canonical duration, \
+         or none announced — and a file name without its mix, so nothing could tell the edit apart; \
+         auto-approve requires a confirmed duration and refuses them). {none_accepted} \
          items had nothing accepted ({none_accepted_with_right} of them with a right-version file that a required \
          condition rejected). Folder offers: {offers_n}, covering {covered} item files.",
         rank_cpu * 1e6 / n,
