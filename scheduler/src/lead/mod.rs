@@ -300,16 +300,18 @@ pub async fn execute(ctx: &LeadCtx, tool: &Tool) -> ToolOutcome {
                     "platforms": t.sources.iter().map(|s| s.platform.clone()).collect::<Vec<_>>() })) })),
             Ok(None) => ToolOutcome::failed(not_found("explain_item", *item_id)),
             Err(e) => {
-                ToolOutcome::failed(ErrorRecord::invalid("explain_item", None, e.to_string()))
+                ToolOutcome::failed(*ErrorRecord::invalid("explain_item", None, e.to_string()))
             }
         },
         Tool::ListCandidates { item_id } => match ctx.store.item_candidates(*item_id).await {
             Ok(rows) => ToolOutcome::ok(
                 json!({ "item_id": item_id, "candidates": top_candidates(&rows, 5) }),
             ),
-            Err(e) => {
-                ToolOutcome::failed(ErrorRecord::invalid("list_candidates", None, e.to_string()))
-            }
+            Err(e) => ToolOutcome::failed(*ErrorRecord::invalid(
+                "list_candidates",
+                None,
+                e.to_string(),
+            )),
         },
     }
 }

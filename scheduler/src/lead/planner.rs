@@ -252,7 +252,7 @@ pub async fn run(
                 continue;
             }
             calls_used += 1;
-            let v = tools::validate(name, raw);
+            let v = tools::validate(name, raw).map_err(|e| *e);
             slots.push((id.clone(), name_shown, args, v));
         }
         let ctx = session.ctx.clone();

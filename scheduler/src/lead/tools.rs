@@ -156,9 +156,10 @@ pub struct ErrorRecord {
 }
 
 impl ErrorRecord {
-    /// A refusal of the arguments (nothing was done).
-    pub fn invalid(tool: &str, field: Option<String>, message: String) -> Self {
-        Self {
+    /// A refusal of the arguments (nothing was done); boxed, as every refusal travels in a
+    /// `Result`.
+    pub fn invalid(tool: &str, field: Option<String>, message: String) -> Box<Self> {
+        Box::new(Self {
             class: "invalid_arguments".into(),
             tool: tool.into(),
             platform: None,
@@ -167,7 +168,7 @@ impl ErrorRecord {
             alternatives: Vec::new(),
             next_action: "fix the arguments to match the tool's schema and call it again".into(),
             message,
-        }
+        })
     }
 }
 
@@ -220,7 +221,7 @@ pub fn schemas() -> Vec<(&'static str, &'static str, Value)> {
     ]
 }
 
-fn parse<T: serde::de::DeserializeOwned>(tool: &str, raw: &str) -> Result<T, ErrorRecord> {
+fn parse<T: serde::de::DeserializeOwned>(tool: &str, raw: &str) -> Result<T, Box<ErrorRecord>> {
     let de = &mut serde_json::Deserializer::from_str(raw);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
@@ -238,7 +239,7 @@ fn parse<T: serde::de::DeserializeOwned>(tool: &str, raw: &str) -> Result<T, Err
     })
 }
 
-fn bounded(tool: &str, field: &str, value: &str, max: usize) -> Result<String, ErrorRecord> {
+fn bounded(tool: &str, field: &str, value: &str, max: usize) -> Result<String, Box<ErrorRecord>> {
     let v = value.trim();
     if v.is_empty() {
         return Err(ErrorRecord::invalid(
@@ -265,7 +266,7 @@ fn bounded(tool: &str, field: &str, value: &str, max: usize) -> Result<String, E
     Ok(v.to_string())
 }
 
-fn item_id(tool: &str, raw: &str) -> Result<Uuid, ErrorRecord> {
+fn item_id(tool: &str, raw: &str) -> Result<Uuid, Box<ErrorRecord>> {
     let a: ItemArgs = parse(tool, raw)?;
     a.item_id.trim().parse().map_err(|_| {
         ErrorRecord::invalid(
@@ -279,7 +280,7 @@ fn item_id(tool: &str, raw: &str) -> Result<Uuid, ErrorRecord> {
 /// Validates a call the model made: its name must be one of [`TOOL_NAMES`] and its
 /// arguments (a JSON document, as the API sends them) must match the schema. Nothing is
 /// executed here.
-pub fn validate(name: &str, raw_args: &str) -> Result<Tool, ErrorRecord> {
+pub fn validate(name: &str, raw_args: &str) -> Result<Tool, Box<ErrorRecord>> {
     if raw_args.len() > MAX_ARGS_BYTES {
         return Err(ErrorRecord::invalid(
             name,
@@ -368,7 +369,7 @@ pub fn validate(name: &str, raw_args: &str) -> Result<Tool, ErrorRecord> {
         }),
         other => {
             let shown: String = other.chars().take(64).collect();
-            Err(ErrorRecord {
+            Err(Box::new(ErrorRecord {
                 class: "unknown_tool".into(),
                 tool: shown.clone(),
                 platform: None,
@@ -377,7 +378,7 @@ pub fn validate(name: &str, raw_args: &str) -> Result<Tool, ErrorRecord> {
                 alternatives: TOOL_NAMES.iter().map(|s| s.to_string()).collect(),
                 next_action: "use one of the listed tools; approving, downloading and changing the library are not tools and cannot be done from chat".into(),
                 message: format!("there is no tool named '{shown}'"),
-            })
+            }))
         }
     }
 }
