@@ -12,7 +12,7 @@
 mod support;
 
 use cratedigger_audio::testing::{
-    broadband, mp3_encode, mp3_transcode_flac, scratch_dir, write_wav,
+    Scratch, broadband, mp3_encode, mp3_transcode_flac, scratch_dir, write_wav,
 };
 use cratedigger_e2e::fake_slskd::{FakeSlskd, FakeSlskdOptions, Faults, RunningFakeSlskd};
 use serde_json::Value;
@@ -47,6 +47,8 @@ struct Acq {
     slskd: RunningFakeSlskd,
     library: PathBuf,
     staging: PathBuf,
+    /// The generated audio the fake peers send (removed when the test ends).
+    _audio: Scratch,
 }
 
 async fn acquisition_env(test: &str, extra: &[(&str, &str)]) -> Acq {
@@ -170,6 +172,7 @@ async fn acquisition_env(test: &str, extra: &[(&str, &str)]) -> Acq {
         slskd,
         library,
         staging,
+        _audio: audio,
     }
 }
 

@@ -9,7 +9,7 @@
 //!                                                                        └───┴── next candidate (failed / rejected file)
 //! ```
 
-use crate::consolidator::store_error;
+use crate::consolidator::{record_skipped, store_error};
 use crate::fleet::{Fleet, enqueue_next};
 use crate::settings::Settings;
 use cratedigger_domain::acquisition::{RankedCandidate, SourceCandidate, TrackTags};
@@ -205,16 +205,7 @@ pub async fn apply_discovered(
     if tx.item_state(item_id).await.map_err(store_error)? != Some(ItemState::Discovering) {
         return Ok(None);
     }
-    let skipped: Vec<_> = reports
-        .iter()
-        .filter_map(|r| r.failure.as_ref())
-        .map(|f| json!({ "platform": f.platform, "class": f.class, "detail": f.detail }))
-        .collect();
-    if !skipped.is_empty() {
-        tx.set_skipped_sources(item_id, json!(skipped))
-            .await
-            .map_err(store_error)?;
-    }
+    let skipped = record_skipped(tx, item_id, reports.iter().map(|r| r.failure.as_ref())).await?;
     let candidates: Vec<SourceCandidate> = reports
         .iter()
         .flat_map(|r| r.candidates.iter().cloned())
@@ -242,7 +233,7 @@ pub async fn apply_discovered(
         "found": found,
         "downloadable": next_rank,
         "searched": searched,
-        "skipped": skipped.len(),
+        "skipped": skipped,
     });
     tx.transition(
         item_id,

@@ -384,16 +384,7 @@ async fn apply_researched(
     if tx.item_state(item_id).await.map_err(store_error)? != Some(ItemState::Researching) {
         return Ok(None);
     }
-    let skipped: Vec<_> = reports
-        .iter()
-        .filter_map(|r| r.failure.as_ref())
-        .map(|f| json!({ "platform": f.platform, "class": f.class, "detail": f.detail }))
-        .collect();
-    if !skipped.is_empty() {
-        tx.set_skipped_sources(item_id, json!(skipped))
-            .await
-            .map_err(store_error)?;
-    }
+    record_skipped(tx, item_id, reports.iter().map(|r| r.failure.as_ref())).await?;
     let candidates: Vec<PlatformTrack> = reports
         .iter()
         .flat_map(|r| r.candidates.iter().cloned())
@@ -498,6 +489,25 @@ async fn apply_researched(
         .await;
     }
     Ok(None)
+}
+
+/// Stores which platforms or sources gave nothing and why (degraded mode); returns how many.
+pub async fn record_skipped<'a>(
+    tx: &mut JobTx,
+    item_id: Uuid,
+    failures: impl IntoIterator<Item = Option<&'a jobs::PlatformFailure>>,
+) -> Result<usize, JobError> {
+    let skipped: Vec<_> = failures
+        .into_iter()
+        .flatten()
+        .map(|f| json!({ "platform": f.platform, "class": f.class, "detail": f.detail }))
+        .collect();
+    if !skipped.is_empty() {
+        tx.set_skipped_sources(item_id, json!(skipped))
+            .await
+            .map_err(store_error)?;
+    }
+    Ok(skipped.len())
 }
 
 /// The stored track's duration (the ranking's duration check compares with it).

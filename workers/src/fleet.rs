@@ -281,9 +281,31 @@ pub async fn run_roles(
     roles: &[Role],
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
-    let mut runs = Vec::new();
+    let handlers = build_handlers(fleet, roles).await?;
+    run_handlers(fleet, handlers, stop).await
+}
+
+/// Builds the handlers of `roles` (connections made, per-source metric series registered),
+/// so a process is only announced ready once it can take jobs.
+pub async fn build_handlers(
+    fleet: &Fleet,
+    roles: &[Role],
+) -> anyhow::Result<Vec<(Role, Arc<dyn JobHandler>)>> {
+    let mut out = Vec::new();
     for role in roles {
-        let handler = handler_for(fleet, *role).await?;
+        out.push((*role, handler_for(fleet, *role).await?));
+    }
+    Ok(out)
+}
+
+/// Runs built handlers until `stop` turns true.
+pub async fn run_handlers(
+    fleet: &Fleet,
+    handlers: Vec<(Role, Arc<dyn JobHandler>)>,
+    stop: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let mut runs = Vec::new();
+    for (role, handler) in handlers {
         let queue = fleet
             .queue(role.queue())
             .expect("role queues exist")
@@ -346,8 +368,9 @@ pub async fn worker_main(role: Role) -> anyhow::Result<()> {
     })?;
     let fleet = Fleet::connect(settings).await?;
     let bound = cratedigger_fleet::telemetry::serve_ops(addr).await?;
-    tracing::info!(role = role.name(), metrics = %bound, "serving /metrics, /healthz, /readyz");
     let stop = stop_on_signal();
+    let handlers = build_handlers(&fleet, &[role]).await?;
+    tracing::info!(role = role.name(), metrics = %bound, "serving /metrics, /healthz, /readyz");
     cratedigger_fleet::telemetry::set_ready(true);
-    run_roles(&fleet, &[role], stop).await
+    run_handlers(&fleet, handlers, stop).await
 }

@@ -520,13 +520,15 @@ pub fn analyse(
     }
 }
 
-/// The lossy bitrate a cutoff is typical of (LAME's low-pass table, rounded).
+/// The lossy bitrate a cutoff is typical of (LAME 3.100 CBR low-passes as measured by
+/// `bench-acquisition`: 128 kbps 16.7-17.1 kHz, 160 17.4-17.8, 192 18.8-19.1, 256 19.6-19.8,
+/// 320 20.2-20.4).
 fn typical_bitrate(hz: f64) -> &'static str {
     match hz {
         h if h < 15_000.0 => "typical of 96 kbps or less",
-        h if h < 17_200.0 => "typical of 128 kbps MP3",
-        h if h < 18_200.0 => "typical of 160 kbps MP3",
-        h if h < 19_200.0 => "typical of 192 kbps MP3",
+        h if h < 17_300.0 => "typical of 128 kbps MP3",
+        h if h < 18_300.0 => "typical of 160 kbps MP3",
+        h if h < 19_300.0 => "typical of 192 kbps MP3",
         h if h < 20_000.0 => "typical of 224-256 kbps MP3",
         h if h < 20_800.0 => "typical of 320 kbps MP3",
         _ => "above every MP3 low-pass",

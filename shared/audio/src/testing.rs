@@ -449,16 +449,52 @@ pub fn ffmpeg_encode(
     run("ffmpeg", "ffmpeg", &args)
 }
 
-/// A fresh empty directory under the system temp dir, unique per call.
-pub fn scratch_dir(name: &str) -> PathBuf {
+/// A fresh empty directory under the system temp dir, removed when dropped (generated
+/// audio is tens of megabytes; test processes must not leave it behind).
+#[derive(Debug)]
+pub struct Scratch {
+    path: PathBuf,
+    keep: bool,
+}
+
+impl Scratch {
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Keeps the directory on disk (e.g. `bench-acquisition --keep`) and returns its path.
+    pub fn keep(mut self) -> PathBuf {
+        self.keep = true;
+        self.path.clone()
+    }
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if !self.keep {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+/// A new [`Scratch`] directory named after `name`, unique per process and call.
+pub fn scratch_dir(name: &str) -> Scratch {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
-    let d = std::env::temp_dir().join(format!(
+    let path = std::env::temp_dir().join(format!(
         "cratedigger-audio-{name}-{}-{}",
         std::process::id(),
         N.fetch_add(1, Ordering::Relaxed)
     ));
-    let _ = std::fs::remove_dir_all(&d);
-    let _ = std::fs::create_dir_all(&d);
-    d
+    let _ = std::fs::remove_dir_all(&path);
+    let _ = std::fs::create_dir_all(&path);
+    Scratch { path, keep: false }
 }

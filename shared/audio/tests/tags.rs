@@ -37,8 +37,7 @@ fn full_set() -> TagSet {
     }
 }
 
-fn files() -> Vec<PathBuf> {
-    let dir = testing::scratch_dir("tags");
+fn files(dir: &Path) -> Vec<PathBuf> {
     let wav = dir.join("t.wav");
     testing::write_wav(&wav, &testing::broadband(2.0, 3)).unwrap();
     let flac = dir.join("t.flac");
@@ -97,7 +96,8 @@ fn check_round_trip(p: &Path) {
 
 #[test]
 fn tags_round_trip_in_flac_mp3_wav_aiff_and_m4a() {
-    for p in files() {
+    let dir = testing::scratch_dir("tags");
+    for p in files(&dir) {
         check_round_trip(&p);
     }
 }

@@ -7,46 +7,50 @@ use cratedigger_audio::testing::{self, Genre, Signal, ToolError};
 use cratedigger_audio::verify::{DurationVerdict, VerifyError, VerifyOptions, verify_file};
 use cratedigger_music::quality::AudioFormat;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 /// Panics with the tool's install hint.
 fn need<T>(r: Result<T, ToolError>) -> T {
     r.unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// One set of generated files shared by the tests of this binary (encoding is the slow part).
+/// The generated files of one test, removed with it. Each test process (nextest runs one per
+/// test) makes only what it asks for.
 struct Set {
-    dir: PathBuf,
+    dir: testing::Scratch,
     wav: PathBuf,
-    flac: PathBuf,
-    t128: PathBuf,
-    t320: PathBuf,
-    mp3: PathBuf,
 }
 
 const SECONDS: f64 = 8.0;
 
-fn set() -> &'static Set {
-    static SET: OnceLock<Set> = OnceLock::new();
-    SET.get_or_init(|| {
+impl Set {
+    fn new() -> Set {
         let dir = testing::scratch_dir("verify");
         let wav = dir.join("broadband.wav");
         testing::write_wav(&wav, &testing::broadband(SECONDS, 7)).expect("write wav");
-        let flac = dir.join("broadband.flac");
-        need(testing::flac_encode(&wav, &flac));
-        let t128 = need(testing::mp3_transcode_flac(&wav, 128, &dir, "broadband"));
-        let t320 = need(testing::mp3_transcode_flac(&wav, 320, &dir, "broadband"));
-        let mp3 = dir.join("broadband.128.mp3");
-        assert!(mp3.exists(), "the transcode chain keeps its MP3");
-        Set {
-            dir,
-            wav,
-            flac,
-            t128,
-            t320,
-            mp3,
+        Set { dir, wav }
+    }
+    fn flac(&self) -> PathBuf {
+        let flac = self.dir.join("broadband.flac");
+        if !flac.exists() {
+            need(testing::flac_encode(&self.wav, &flac));
         }
-    })
+        flac
+    }
+    fn transcode(&self, kbps: u32) -> PathBuf {
+        need(testing::mp3_transcode_flac(
+            &self.wav,
+            kbps,
+            &self.dir,
+            "broadband",
+        ))
+    }
+    fn mp3(&self) -> PathBuf {
+        let mp3 = self.dir.join("broadband.128.mp3");
+        if !mp3.exists() {
+            need(testing::mp3_encode(&self.wav, 128, &mp3));
+        }
+        mp3
+    }
 }
 
 fn verify(p: &Path) -> cratedigger_audio::VerifyReport {
@@ -55,7 +59,8 @@ fn verify(p: &Path) -> cratedigger_audio::VerifyReport {
 
 #[test]
 fn genuine_flac_passes_with_its_facts() {
-    let r = verify(&set().flac);
+    let set = Set::new();
+    let r = verify(&set.flac());
     assert_eq!(r.codec, "flac");
     assert_eq!(r.container, "flac");
     assert_eq!(r.format, Some(AudioFormat::Flac));
@@ -81,7 +86,8 @@ fn genuine_flac_passes_with_its_facts() {
 
 #[test]
 fn mp3_128_transcoded_to_flac_is_flagged_near_16_khz() {
-    let r = verify(&set().t128);
+    let set = Set::new();
+    let r = verify(&set.transcode(128));
     assert_eq!(r.format, Some(AudioFormat::Flac));
     let s = &r.spectrum;
     assert_eq!(s.verdict, LosslessVerdict::LikelyTranscode, "{s:?}");
@@ -99,7 +105,8 @@ fn mp3_128_transcoded_to_flac_is_flagged_near_16_khz() {
 /// place in genuine files, so calling it a transcode would reject real lossless files.
 #[test]
 fn mp3_320_transcode_cutoff_is_reported_near_20_khz_as_unknown() {
-    let r = verify(&set().t320);
+    let set = Set::new();
+    let r = verify(&set.transcode(320));
     let s = &r.spectrum;
     let cutoff = s.cutoff_hz.unwrap();
     assert!((19_800..=20_800).contains(&cutoff), "{s:?}");
@@ -112,7 +119,8 @@ fn mp3_320_transcode_cutoff_is_reported_near_20_khz_as_unknown() {
 
 #[test]
 fn the_mp3_itself_is_lossy_and_not_judged() {
-    let r = verify(&set().mp3);
+    let set = Set::new();
+    let r = verify(&set.mp3());
     assert_eq!(r.codec, "mp3");
     assert_eq!(r.format, Some(AudioFormat::Mp3));
     assert!(!r.lossless);
@@ -130,9 +138,10 @@ fn the_mp3_itself_is_lossy_and_not_judged() {
 
 #[test]
 fn a_320_kbps_mp3_made_from_a_128_kbps_one_is_called_out() {
-    let dir = &set().dir;
+    let set = Set::new();
+    let dir = &set.dir;
     let wav = dir.join("from128.wav");
-    need(testing::mp3_decode(&set().mp3, &wav));
+    need(testing::mp3_decode(&set.mp3(), &wav));
     let fake = dir.join("fake320.mp3");
     need(testing::mp3_encode(&wav, 320, &fake));
     let r = verify(&fake);
@@ -147,7 +156,7 @@ fn a_320_kbps_mp3_made_from_a_128_kbps_one_is_called_out() {
     );
     // A true 320 kbps encode is not.
     let real = dir.join("real320.mp3");
-    need(testing::mp3_encode(&set().wav, 320, &real));
+    need(testing::mp3_encode(&set.wav, 320, &real));
     let r = verify(&real);
     assert!(
         !r.spectrum.reason.contains("re-encoded"),
@@ -158,8 +167,9 @@ fn a_320_kbps_mp3_made_from_a_128_kbps_one_is_called_out() {
 
 #[test]
 fn an_mp3_named_flac_is_a_fake() {
-    let fake = set().dir.join("renamed-mp3.flac");
-    std::fs::copy(&set().mp3, &fake).unwrap();
+    let set = Set::new();
+    let fake = set.dir.join("renamed-mp3.flac");
+    std::fs::copy(set.mp3(), &fake).unwrap();
     let r = verify(&fake);
     assert_eq!(r.format, Some(AudioFormat::Mp3));
     assert_eq!(r.spectrum.verdict, LosslessVerdict::LikelyTranscode);
@@ -173,7 +183,8 @@ fn an_mp3_named_flac_is_a_fake() {
 
 #[test]
 fn a_wav_verifies() {
-    let r = verify(&set().wav);
+    let set = Set::new();
+    let r = verify(&set.wav);
     assert_eq!(r.format, Some(AudioFormat::Wav));
     assert_eq!(r.container, "wave");
     assert!(r.codec.starts_with("pcm"), "{}", r.codec);
@@ -185,7 +196,8 @@ fn a_wav_verifies() {
 
 #[test]
 fn an_aiff_verifies() {
-    let p = set().dir.join("broadband.aiff");
+    let set = Set::new();
+    let p = set.dir.join("broadband.aiff");
     testing::write_aiff(&p, &testing::broadband(3.0, 9)).unwrap();
     let r = verify(&p);
     assert_eq!(r.format, Some(AudioFormat::Aiff));
@@ -200,9 +212,10 @@ fn an_aiff_verifies() {
 
 #[test]
 fn m4a_aac_and_alac_verify() {
-    let dir = &set().dir;
+    let set = Set::new();
+    let dir = &set.dir;
     let aac = dir.join("broadband.aac.m4a");
-    need(testing::ffmpeg_encode(&set().wav, "aac", Some(192), &aac));
+    need(testing::ffmpeg_encode(&set.wav, "aac", Some(192), &aac));
     let r = verify(&aac);
     assert_eq!(r.format, Some(AudioFormat::Aac));
     assert_eq!(r.container, "isomp4");
@@ -210,7 +223,7 @@ fn m4a_aac_and_alac_verify() {
     assert_eq!(r.spectrum.verdict, LosslessVerdict::NotApplicable);
     assert!((150..=230).contains(&r.bitrate_kbps), "{}", r.bitrate_kbps);
     let alac = dir.join("broadband.alac.m4a");
-    need(testing::ffmpeg_encode(&set().wav, "alac", None, &alac));
+    need(testing::ffmpeg_encode(&set.wav, "alac", None, &alac));
     let r = verify(&alac);
     assert_eq!(r.format, Some(AudioFormat::Alac));
     assert!(r.lossless);
@@ -225,7 +238,8 @@ fn m4a_aac_and_alac_verify() {
 
 #[test]
 fn a_48_khz_flac_and_band_limited_material() {
-    let dir = &set().dir;
+    let set = Set::new();
+    let dir = &set.dir;
     let wav = dir.join("sweep48.wav");
     testing::write_wav(&wav, &testing::generate(Genre::SineSweep, 6.0, 48_000, 1)).unwrap();
     let flac = dir.join("sweep48.flac");
@@ -255,7 +269,8 @@ fn a_48_khz_flac_and_band_limited_material() {
 
 #[test]
 fn silence_is_unknown() {
-    let p = set().dir.join("silence.wav");
+    let set = Set::new();
+    let p = set.dir.join("silence.wav");
     let s = Signal {
         sample_rate: 44_100,
         channels: 2,
@@ -269,15 +284,16 @@ fn silence_is_unknown() {
 
 #[test]
 fn duration_check_against_the_wanted_track() {
+    let set = Set::new();
     let opts = |ms| VerifyOptions {
         expected_duration_ms: Some(ms),
         ..Default::default()
     };
-    let r = verify_file(&set().flac, &opts(10_500)).unwrap();
+    let r = verify_file(&set.flac(), &opts(10_500)).unwrap();
     let d = r.duration_check.as_ref().unwrap();
     assert_eq!(d.verdict, DurationVerdict::Matches, "{d:?}");
     assert_eq!(d.difference_ms, -2_500);
-    let r = verify_file(&set().flac, &opts(6 * 60_000)).unwrap();
+    let r = verify_file(&set.flac(), &opts(6 * 60_000)).unwrap();
     assert_eq!(
         r.duration_check.as_ref().unwrap().verdict,
         DurationVerdict::TooShort
@@ -287,14 +303,15 @@ fn duration_check_against_the_wanted_track() {
         why.contains("lasts 0:08.000 but the wanted track lasts 6:00.000"),
         "{why}"
     );
-    let r = verify_file(&set().flac, &opts(1_000)).unwrap();
+    let r = verify_file(&set.flac(), &opts(1_000)).unwrap();
     assert_eq!(r.duration_check.unwrap().verdict, DurationVerdict::TooLong);
 }
 
 #[test]
 fn truncated_flac_is_rejected_with_a_readable_error() {
-    let bytes = std::fs::read(&set().flac).unwrap();
-    let p = set().dir.join("truncated.flac");
+    let set = Set::new();
+    let bytes = std::fs::read(set.flac()).unwrap();
+    let p = set.dir.join("truncated.flac");
     std::fs::write(&p, &bytes[..bytes.len() * 6 / 10]).unwrap();
     let e = verify_file(&p, &VerifyOptions::default()).unwrap_err();
     assert!(matches!(e, VerifyError::Truncated { .. }), "{e:?}");
@@ -306,12 +323,13 @@ fn truncated_flac_is_rejected_with_a_readable_error() {
 
 #[test]
 fn damaged_flac_is_rejected() {
-    let mut bytes = std::fs::read(&set().flac).unwrap();
+    let set = Set::new();
+    let mut bytes = std::fs::read(set.flac()).unwrap();
     let mid = bytes.len() / 2;
     for b in &mut bytes[mid..mid + 4000] {
         *b ^= 0x5a;
     }
-    let p = set().dir.join("damaged.flac");
+    let p = set.dir.join("damaged.flac");
     std::fs::write(&p, &bytes).unwrap();
     let e = verify_file(&p, &VerifyOptions::default()).unwrap_err();
     assert!(
@@ -328,7 +346,8 @@ fn damaged_flac_is_rejected() {
 
 #[test]
 fn garbage_is_rejected_and_never_panics() {
-    let dir = &set().dir;
+    let set = Set::new();
+    let dir = &set.dir;
     let garbage = dir.join("garbage.flac");
     let mut x = 0x1234_5678u32;
     let mut rnd = |n: usize| -> Vec<u8> {
@@ -362,9 +381,9 @@ fn garbage_is_rejected_and_never_panics() {
 
     // Real headers followed by garbage, and real files with garbage spliced in: every
     // outcome is a report or an error, never a panic or a hang.
-    let flac = std::fs::read(&set().flac).unwrap();
-    let mp3 = std::fs::read(&set().mp3).unwrap();
-    let wav = std::fs::read(&set().wav).unwrap();
+    let flac = std::fs::read(set.flac()).unwrap();
+    let mp3 = std::fs::read(set.mp3()).unwrap();
+    let wav = std::fs::read(&set.wav).unwrap();
     let mut outcomes = (0, 0);
     for (i, real) in [&flac, &mp3, &wav].iter().enumerate() {
         for round in 0..12 {
@@ -393,31 +412,33 @@ fn garbage_is_rejected_and_never_panics() {
 
 #[test]
 fn limits_bound_the_work() {
+    let set = Set::new();
     let opts = VerifyOptions {
         max_file_bytes: 1_000,
         ..Default::default()
     };
-    let e = verify_file(&set().flac, &opts).unwrap_err();
+    let e = verify_file(&set.flac(), &opts).unwrap_err();
     assert!(matches!(e, VerifyError::TooLarge { .. }), "{e:?}");
     let opts = VerifyOptions {
         max_duration_secs: 2,
         ..Default::default()
     };
-    let e = verify_file(&set().flac, &opts).unwrap_err();
+    let e = verify_file(&set.flac(), &opts).unwrap_err();
     assert!(
         e.to_string().contains("longer than the 2-second limit"),
         "{e}"
     );
     let mut opts = VerifyOptions::default();
     opts.spectrum.enabled = false;
-    let r = verify_file(&set().flac, &opts).unwrap();
+    let r = verify_file(&set.flac(), &opts).unwrap();
     assert_eq!(r.spectrum.verdict, LosslessVerdict::Unknown);
     assert!(r.spectrum.reason.contains("disabled"));
 }
 
 #[test]
 fn report_is_json_for_postgres_and_the_cli() {
-    let r = verify(&set().t128);
+    let set = Set::new();
+    let r = verify(&set.transcode(128));
     let v = serde_json::to_value(&r).unwrap();
     assert_eq!(v["format"], "flac");
     assert_eq!(v["spectrum"]["verdict"], "likely_transcode");

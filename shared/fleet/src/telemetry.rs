@@ -77,8 +77,11 @@ pub fn ops_router() -> Router {
 pub async fn serve_ops(addr: SocketAddr) -> std::io::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
+    // Built (and the recorder installed) here, not in the spawned task: series the caller
+    // registers right after this returns must reach the real recorder, not the no-op one.
+    let router = ops_router();
     tokio::spawn(async move {
-        let _ = axum::serve(listener, ops_router()).await;
+        let _ = axum::serve(listener, router).await;
     });
     Ok(bound)
 }

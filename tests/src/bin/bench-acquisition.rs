@@ -521,9 +521,7 @@ fn run(args: &Args) -> Result<String, String> {
     )
     .ok();
     if args.keep {
-        eprintln!("bench-acquisition: files kept in {}", dir.display());
-    } else {
-        let _ = std::fs::remove_dir_all(&dir);
+        eprintln!("bench-acquisition: files kept in {}", dir.keep().display());
     }
     Ok(md)
 }
