@@ -211,7 +211,7 @@ pub async fn apply_discovered(
         .flat_map(|r| r.candidates.iter().cloned())
         .collect();
     let found = candidates.len();
-    let ctx = ranking_context(tx, settings, reports, &candidates).await?;
+    let ctx = ranking_context(tx, reports, &candidates).await?;
     let mut ranked = ranking::rank(target, candidates, &ctx, &settings.acquisition.ranking);
     ranked.truncate(MAX_STORED_CANDIDATES);
     let mut next_rank = 0;
@@ -338,7 +338,6 @@ fn explain_nothing_downloadable(
 /// candidate (from Postgres).
 async fn ranking_context(
     tx: &mut JobTx,
-    _settings: &Settings,
     reports: &[SourceReport],
     candidates: &[SourceCandidate],
 ) -> Result<RankingContext, JobError> {
@@ -776,26 +775,12 @@ pub async fn apply_verified(
 
 /// Removes a staged file, but only one inside the staging folder.
 async fn remove_staged(staged: &Path, staging: &Path) {
-    if inside(staged, staging) {
+    if crate::filing::inside(staged, staging) {
         let _ = tokio::fs::remove_file(staged).await;
         if let Some(dir) = staged.parent() {
             let _ = tokio::fs::remove_dir(dir).await;
         }
     }
-}
-
-fn inside(path: &Path, root: &Path) -> bool {
-    let abs = |p: &Path| {
-        if p.is_absolute() {
-            p.to_path_buf()
-        } else {
-            std::env::current_dir().unwrap_or_default().join(p)
-        }
-    };
-    let (p, r) = (abs(path), abs(root));
-    !p.components()
-        .any(|c| matches!(c, std::path::Component::ParentDir))
-        && p.starts_with(&r)
 }
 
 /// Moves a verified, tagged file from staging to its library path (from the configured
@@ -810,7 +795,7 @@ async fn file_into_library(
     ext: &str,
 ) -> Result<PathBuf, JobError> {
     let acq = &settings.acquisition;
-    if !inside(staged, &acq.staging_dir) {
+    if !crate::filing::inside(staged, &acq.staging_dir) {
         return Err(JobError::new(
             ErrorClass::BadRequest,
             format!(

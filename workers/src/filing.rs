@@ -5,6 +5,21 @@ use cratedigger_domain::acquisition::TrackTags;
 use cratedigger_music::filing::{FilingError, FilingFields, FilingTemplate, library_path};
 use std::path::{Path, PathBuf};
 
+/// True when `path` is inside `root` with no `..` component (relative paths are taken from
+/// the working directory). The assessor and the consolidator only open or move files that
+/// pass this for the staging folder: a job names a path, and a path is not trusted.
+pub fn inside(path: &Path, root: &Path) -> bool {
+    let abs = |p: &Path| -> PathBuf {
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            std::env::current_dir().unwrap_or_default().join(p)
+        }
+    };
+    let p = abs(path);
+    !p.components().any(|c| c == std::path::Component::ParentDir) && p.starts_with(abs(root))
+}
+
 /// The fields a path template can use, from the tags the file got.
 pub fn fields(tags: &TrackTags, ext: &str) -> FilingFields {
     let nonempty = |s: &Option<String>| s.clone().filter(|v| !v.trim().is_empty());

@@ -11,7 +11,7 @@ use cratedigger_domain::jobs::{AnalysisJob, ConsolidateJob, Envelope};
 use cratedigger_fleet::{Delivery, JobError, JobHandler};
 use futures::future::BoxFuture;
 use serde_json::json;
-use std::path::{Component, Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 
@@ -59,20 +59,6 @@ pub fn tag_set(t: &TrackTags) -> TagSet {
     }
 }
 
-/// True when `path` is inside `root` without `..` tricks (the job names a staged file; the
-/// assessor only ever opens files under staging).
-fn within(path: &Path, root: &Path) -> bool {
-    let abs = |p: &Path| -> PathBuf {
-        if p.is_absolute() {
-            p.to_path_buf()
-        } else {
-            std::env::current_dir().unwrap_or_default().join(p)
-        }
-    };
-    let p = abs(path);
-    !p.components().any(|c| c == Component::ParentDir) && p.starts_with(abs(root))
-}
-
 /// The verdict on one staged file: accepted (and tagged), or rejected with a sentence; the
 /// report is what verification measured (or the error).
 pub async fn assess(
@@ -81,7 +67,7 @@ pub async fn assess(
 ) -> Result<(bool, Option<String>, serde_json::Value), JobError> {
     let settings = &fleet.settings.acquisition;
     let path = PathBuf::from(&a.staged_path);
-    if !within(&path, &settings.staging_dir) {
+    if !crate::filing::inside(&path, &settings.staging_dir) {
         return Ok((
             false,
             Some(format!(
@@ -173,13 +159,20 @@ impl JobHandler for QualityAssessor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     #[test]
     fn only_files_under_staging_are_opened() {
         let staging = Path::new("/srv/staging");
-        assert!(within(Path::new("/srv/staging/a/b.flac"), staging));
-        assert!(!within(Path::new("/srv/staging/../etc/passwd"), staging));
-        assert!(!within(Path::new("/etc/passwd"), staging));
+        assert!(crate::filing::inside(
+            Path::new("/srv/staging/a/b.flac"),
+            staging
+        ));
+        assert!(!crate::filing::inside(
+            Path::new("/srv/staging/../etc/passwd"),
+            staging
+        ));
+        assert!(!crate::filing::inside(Path::new("/etc/passwd"), staging));
     }
 
     #[test]
