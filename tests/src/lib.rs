@@ -5,6 +5,7 @@
 pub mod fake_openai;
 pub mod fake_slskd;
 pub mod fixture_server;
+pub mod tcp_proxy;
 
 /// Finding the reference kit (`../shared` beside the repository), which tests read in
 /// place and never copy into the repository.

@@ -768,3 +768,116 @@ async fn a_scout_whose_jobs_outlast_the_shutdown_timeout_exits_and_its_jobs_are_
         took.as_secs_f64()
     );
 }
+
+/// Polls `url` until it answers `status` (and a body containing `needle`), or panics with
+/// what it last saw after `limit`.
+async fn wait_for_status(url: &str, status: u16, needle: &str, limit: Duration) -> String {
+    let start = Instant::now();
+    loop {
+        let last;
+        match reqwest::get(url).await {
+            Ok(r) => {
+                let code = r.status().as_u16();
+                let body = r.text().await.unwrap_or_default();
+                if code == status && body.contains(needle) {
+                    return body;
+                }
+                last = format!("{code} {body}");
+            }
+            Err(e) => last = format!("error {e}"),
+        }
+        assert!(
+            start.elapsed() < limit,
+            "GET {url} did not answer {status} with '{needle}' within {limit:?}; last: {last}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readyz_follows_redis_and_postgres_and_healthz_does_not() {
+    use cratedigger_e2e::tcp_proxy::TcpProxy;
+    let mut env = Env::new("readyz").await;
+    // The scheduler and a scout reach Redis and PostgreSQL only through links the test can cut.
+    let pg = TcpProxy::start("127.0.0.1:5432".parse().unwrap())
+        .await
+        .unwrap();
+    let redis_target: std::net::SocketAddr = std::env::var("CRATEDIGGER__REDIS__URL")
+        .ok()
+        .and_then(|u| {
+            u.trim_start_matches("redis://")
+                .trim_end_matches('/')
+                .parse()
+                .ok()
+        })
+        .unwrap_or_else(|| "127.0.0.1:6379".parse().unwrap());
+    let redis = TcpProxy::start(redis_target).await.unwrap();
+    let db_url = env
+        .db_url
+        .replace("127.0.0.1:5432", &pg.addr().to_string())
+        .replace("localhost:5432", &pg.addr().to_string());
+    assert_ne!(
+        db_url, env.db_url,
+        "test database URL has an unexpected host"
+    );
+    env.extra_env
+        .push(("CRATEDIGGER__DATABASE__URL".into(), db_url));
+    env.extra_env.push((
+        "CRATEDIGGER__REDIS__URL".into(),
+        format!("redis://{}", redis.addr()),
+    ));
+    env.start_scheduler().await;
+    let scout = env.start("scout", "metadata-scout", &[]);
+    let scout_ops = format!("http://{}", metrics_addr(&env, scout).await);
+    let limit = Duration::from_secs(20);
+    let readyz = [
+        format!("{}/readyz", env.api()),
+        format!("{scout_ops}/readyz"),
+    ];
+    let healthz = [
+        format!("{}/healthz", env.api()),
+        format!("{scout_ops}/healthz"),
+    ];
+    for url in &readyz {
+        wait_for_status(url, 200, "ready", limit).await;
+    }
+
+    pg.set_open(false);
+    for url in &readyz {
+        let body = wait_for_status(url, 503, "postgres:", limit).await;
+        assert!(
+            !body.contains("redis:"),
+            "{url}: Redis is still reachable, yet: {body}"
+        );
+    }
+    for url in &healthz {
+        wait_for_status(url, 200, "ok", limit).await;
+    }
+    pg.set_open(true);
+    for url in &readyz {
+        wait_for_status(url, 200, "ready", limit).await;
+    }
+
+    redis.set_open(false);
+    for url in &readyz {
+        let body = wait_for_status(url, 503, "redis:", limit).await;
+        assert!(
+            !body.contains("postgres:"),
+            "{url}: PostgreSQL is still reachable, yet: {body}"
+        );
+    }
+    for url in &healthz {
+        wait_for_status(url, 200, "ok", limit).await;
+    }
+    redis.set_open(true);
+    for url in &readyz {
+        wait_for_status(url, 200, "ready", limit).await;
+    }
+    // The failure was logged with what is unreachable (the kubelet keeps no probe bodies).
+    let log = strip_ansi(&env.procs[scout].log_text());
+    assert!(
+        log.contains("readiness check failed") && log.contains("postgres:"),
+        "the scout did not log its failed readiness check:\n{}",
+        support::tail(&log, 40)
+    );
+}

@@ -67,6 +67,57 @@ impl Role {
     }
 }
 
+/// Makes `/readyz` ask Redis (PING on the fleet's connection) and PostgreSQL (`SELECT 1` on a
+/// one-connection lazy pool of its own, so a saturated job pool cannot make a healthy
+/// database look down) on every probe: every role needs both to finish a job.
+fn register_readiness_checks(settings: &Settings, conn: &redis::aio::ConnectionManager) {
+    use cratedigger_fleet::telemetry::add_readiness_check;
+    let redis_conn = conn.clone();
+    add_readiness_check(
+        "redis",
+        Arc::new(move || {
+            let mut c = redis_conn.clone();
+            Box::pin(async move {
+                redis::cmd("PING")
+                    .query_async::<String>(&mut c)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| format!("Redis does not answer PING ({e})"))
+            })
+        }),
+    );
+    match sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(cratedigger_fleet::telemetry::READINESS_CHECK_TIMEOUT)
+        .idle_timeout(Some(std::time::Duration::from_secs(60)))
+        .connect_lazy(&settings.database.url)
+    {
+        Ok(pool) => add_readiness_check(
+            "postgres",
+            Arc::new(move || {
+                let pool = pool.clone();
+                Box::pin(async move {
+                    sqlx::query("SELECT 1")
+                        .execute(&pool)
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| format!("PostgreSQL does not answer ({e})"))
+                })
+            }),
+        ),
+        Err(e) => {
+            let sentence = format!("CRATEDIGGER__DATABASE__URL is not usable ({e})");
+            add_readiness_check(
+                "postgres",
+                Arc::new(move || {
+                    let sentence = sentence.clone();
+                    Box::pin(async move { Err(sentence) })
+                }),
+            )
+        }
+    }
+}
+
 /// Connections and queue handles of one process. Cheap to clone.
 #[derive(Clone)]
 pub struct Fleet {
@@ -100,6 +151,7 @@ impl Fleet {
                     settings.redis.url
                 )
             })?;
+        register_readiness_checks(&settings, &conn);
         let q = |name| Queue::new(conn.clone(), name, settings.queue.clone());
         let l3 = cratedigger_platforms::cache::lazy_pool(&settings.database.url, 2)
             .map_err(|e| tracing::warn!(error = %e, "platform cache L3 disabled: CRATEDIGGER__DATABASE__URL is not usable"))

@@ -4,13 +4,26 @@
 
 use axum::Router;
 use axum::routing::get;
+use futures::future::BoxFuture;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use std::net::SocketAddr;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock, RwLock};
+use std::time::Duration;
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 static READY: AtomicBool = AtomicBool::new(false);
+static CHECKS: RwLock<Vec<(&'static str, ReadinessCheck)>> = RwLock::new(Vec::new());
+
+/// How long one dependency may take to answer a readiness probe. Kubernetes' default probe
+/// timeout is 1 s and ours is 3 s (k8s/base): a check must give up before the kubelet does,
+/// so the answer names the dependency instead of being a bare probe timeout.
+pub const READINESS_CHECK_TIMEOUT: Duration = Duration::from_millis(2500);
+
+/// A dependency the process needs before it can take work (Redis, PostgreSQL), asked again
+/// on every `/readyz` so a pod that loses its database leaves the Service instead of taking
+/// jobs it cannot finish. `Err` carries a sentence naming what is unreachable.
+pub type ReadinessCheck = Arc<dyn Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
 
 /// Starts logging once per process. `CRATEDIGGER_LOG_FORMAT=json` gives JSON lines for
 /// log collectors; `RUST_LOG` filters (default `info`).
@@ -49,9 +62,64 @@ pub fn metrics_handle() -> PrometheusHandle {
         .clone()
 }
 
-/// Marks the process ready (dependencies reachable, migrations applied).
+/// Marks the start-up done (connections made, migrations applied, handlers built). Until
+/// then `/readyz` answers 503 "starting" whatever the dependency checks say.
 pub fn set_ready(ready: bool) {
     READY.store(ready, Ordering::SeqCst);
+}
+
+/// Registers a dependency check run by every `/readyz` (replacing one of the same name, so a
+/// process that connects twice does not probe twice).
+pub fn add_readiness_check(name: &'static str, check: ReadinessCheck) {
+    let mut checks = CHECKS.write().unwrap_or_else(|e| e.into_inner());
+    checks.retain(|(n, _)| *n != name);
+    checks.push((name, check));
+}
+
+/// Runs the registered checks concurrently, each bounded by [`READINESS_CHECK_TIMEOUT`]; the
+/// failures as `"name: sentence"`, empty when every dependency answered.
+pub async fn readiness_failures() -> Vec<String> {
+    let checks: Vec<_> = CHECKS
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .map(|(n, c)| (*n, c.clone()))
+        .collect();
+    let runs = checks.into_iter().map(|(name, check)| async move {
+        match tokio::time::timeout(READINESS_CHECK_TIMEOUT, check()).await {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => Some(format!("{name}: {e}")),
+            Err(_) => Some(format!(
+                "{name}: no answer within {} ms",
+                READINESS_CHECK_TIMEOUT.as_millis()
+            )),
+        }
+    });
+    futures::future::join_all(runs)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+/// `/readyz`: 503 "starting" before [`set_ready`], 503 naming each unreachable dependency
+/// (and logged, since the kubelet does not keep probe bodies), else 200 "ready".
+async fn readyz() -> (axum::http::StatusCode, String) {
+    if !READY.load(Ordering::SeqCst) {
+        return (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "starting".into(),
+        );
+    }
+    let failures = readiness_failures().await;
+    metrics::gauge!("cratedigger_ready").set(if failures.is_empty() { 1.0 } else { 0.0 });
+    if failures.is_empty() {
+        (axum::http::StatusCode::OK, "ready".into())
+    } else {
+        let body = format!("not ready: {}", failures.join("; "));
+        tracing::warn!(failures = %failures.join("; "), "readiness check failed; this process stays out of service until its dependencies answer");
+        (axum::http::StatusCode::SERVICE_UNAVAILABLE, body)
+    }
 }
 
 /// Routes for `/metrics`, `/healthz` (alive) and `/readyz` (ready to take work); merged
@@ -61,16 +129,7 @@ pub fn ops_router() -> Router {
     Router::new()
         .route("/metrics", get(move || std::future::ready(handle.render())))
         .route("/healthz", get(|| async { "ok" }))
-        .route(
-            "/readyz",
-            get(|| async {
-                if READY.load(Ordering::SeqCst) {
-                    (axum::http::StatusCode::OK, "ready")
-                } else {
-                    (axum::http::StatusCode::SERVICE_UNAVAILABLE, "starting")
-                }
-            }),
-        )
+        .route("/readyz", get(readyz))
 }
 
 /// Serves [`ops_router`] on `addr` in the background (workers' metrics port).

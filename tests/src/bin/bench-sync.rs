@@ -271,6 +271,44 @@ struct Report {
     platforms: Vec<PlatformResult>,
     cache: BTreeMap<String, f64>,
     latency_ms: u64,
+    /// CPU seconds (user + system) each process spent during the run: where the wall time
+    /// went when the platforms are not the bound.
+    cpu: Vec<(String, f64)>,
+}
+
+/// CPU seconds (user + system, children reaped included) of process `pid`, from
+/// `/proc/<pid>/stat`; 0 when it is gone.
+fn cpu_seconds(pid: u32) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0.0;
+    };
+    // Fields after the command name (which may hold spaces) start at ") ".
+    let Some(rest) = stat.rsplit_once(") ").map(|(_, r)| r) else {
+        return 0.0;
+    };
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // state=0, utime=11, stime=12, cutime=13, cstime=14 (proc(5), counted from "state").
+    let ticks: f64 = [11, 12, 13, 14]
+        .iter()
+        .filter_map(|i| f.get(*i)?.parse::<f64>().ok())
+        .sum();
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    ticks / hz
+}
+
+/// CPU seconds of every process whose command name is `comm` (PostgreSQL's backends,
+/// Redis), summed.
+fn cpu_seconds_of(comm: &str) -> f64 {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0.0;
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == comm)
+        })
+        .map(cpu_seconds)
+        .sum()
 }
 
 impl Report {
@@ -436,6 +474,17 @@ impl Report {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
+        if !self.cpu.is_empty() {
+            let _ = writeln!(
+                s,
+                "\nCPU seconds during the run (user + system): {}.",
+                self.cpu
+                    .iter()
+                    .map(|(k, v)| format!("{k} {v:.1}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
         s
     }
 }
@@ -567,6 +616,10 @@ async fn run(args: &Args) -> Result<Report, String> {
     // let every worker connect before the clock starts
     tokio::time::sleep(Duration::from_secs(2)).await;
 
+    let services_before = [
+        ("postgres", cpu_seconds_of("postgres")),
+        ("redis-server", cpu_seconds_of("redis-server")),
+    ];
     let started = Instant::now();
     let created: Value = http
         .post(format!("{api}/v1/syncs?source=bench.txt&lane=batch"))
@@ -687,6 +740,13 @@ async fn run(args: &Args) -> Result<Report, String> {
         })
         .collect();
 
+    let mut cpu: Vec<(String, f64)> = procs
+        .iter()
+        .map(|p| (p.name.clone(), cpu_seconds(p.child.id())))
+        .collect();
+    for (comm, before) in services_before {
+        cpu.push((format!("{comm} (all)"), cpu_seconds_of(comm) - before));
+    }
     drop(procs);
     // this run's Redis keys (queues, limiter, L2 cache)
     if let Ok(client) = redis::Client::open(redis_url.as_str())
@@ -715,6 +775,7 @@ async fn run(args: &Args) -> Result<Report, String> {
         platforms,
         cache,
         latency_ms: args.latency_ms,
+        cpu,
     })
 }
 
