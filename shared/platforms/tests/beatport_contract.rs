@@ -16,10 +16,6 @@
 
 mod support;
 
-use axum::Router;
-use axum::body::Body;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
-use axum::response::Response;
 use cratedigger_domain::{ArtistRole, ErrorClass};
 use cratedigger_platforms::beatport::{
     self, AUTH_REFUSED, Beatport, BeatportConfig, TOKEN_ENV, map_v3_page,
@@ -27,8 +23,7 @@ use cratedigger_platforms::beatport::{
 use cratedigger_platforms::config::HttpConfig;
 use cratedigger_platforms::{MetadataPlatform, PlatformContext, PlatformsConfig, Registry};
 use serde_json::{Value, json};
-use std::sync::{Arc, Mutex};
-use support::{client, fixture};
+use support::{RoutedServer as Srv, client, fixture};
 
 const TRACK: &str = "beatport/v4_catalog_track_19431036.json";
 const SEARCH: &str = "beatport/v4_catalog_search_q-strobe_type-tracks_per-page-3.json";
@@ -61,68 +56,6 @@ fn list_page(results: Vec<Value>, count: usize, next: Option<&str>) -> Vec<u8> {
         "per_page": 25,
     }))
     .unwrap()
-}
-
-/// Requests seen: path+query and `Authorization` header.
-type Seen = Arc<Mutex<Vec<(String, Option<String>)>>>;
-
-/// A local server answering from `route`, recording each request's path+query and its
-/// `Authorization` header.
-struct Srv {
-    base: String,
-    seen: Seen,
-}
-
-impl Srv {
-    async fn start(route: impl Fn(&Uri) -> (u16, Vec<u8>) + Send + Sync + 'static) -> Srv {
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let rec = seen.clone();
-        let route = Arc::new(route);
-        let app = Router::new().fallback(move |uri: Uri, headers: HeaderMap| {
-            let rec = rec.clone();
-            let route = route.clone();
-            async move {
-                let auth = headers
-                    .get(header::AUTHORIZATION)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_string);
-                rec.lock().unwrap().push((uri.to_string(), auth));
-                let (status, body) = route(&uri);
-                let mut r = Response::new(Body::from(body));
-                *r.status_mut() = StatusCode::from_u16(status).unwrap();
-                r.headers_mut().insert(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
-                );
-                r
-            }
-        });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        Srv {
-            base: format!("http://{addr}"),
-            seen,
-        }
-    }
-
-    fn paths(&self) -> Vec<String> {
-        self.seen
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|(p, _)| p.clone())
-            .collect()
-    }
-
-    fn auth_headers(&self) -> Vec<Option<String>> {
-        self.seen
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|(_, a)| a.clone())
-            .collect()
-    }
 }
 
 /// Serves the recorded v4 payloads by path like Beatport: the track lookup, the strobe

@@ -11,17 +11,12 @@
 
 mod support;
 
-use axum::Router;
-use axum::body::Body;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
-use axum::response::Response;
 use cratedigger_domain::{ArtistRole, ErrorClass};
 use cratedigger_platforms::config::HttpConfig;
 use cratedigger_platforms::discogs::{self, AUTH_REFUSED, Discogs, DiscogsConfig, TOKEN_ENV};
 use cratedigger_platforms::{MetadataPlatform, PlatformContext, PlatformsConfig, Registry};
 use serde_json::Value;
-use std::sync::{Arc, Mutex};
-use support::{client, fixture};
+use support::{RoutedServer as Srv, client, fixture};
 
 const SEARCH: &str = "discogs/database_search_q-prodigy_type-release_page-1.json";
 const ASTLEY: &str = "discogs/release_1503102.json";
@@ -37,68 +32,6 @@ fn message(status: u16, text: &str) -> (u16, Vec<u8>) {
         status,
         serde_json::to_vec(&serde_json::json!({ "message": text })).unwrap(),
     )
-}
-
-/// Requests seen: path+query and `Authorization` header.
-type Seen = Arc<Mutex<Vec<(String, Option<String>)>>>;
-
-/// A local server answering from `route`, recording each request's path+query and its
-/// `Authorization` header.
-struct Srv {
-    base: String,
-    seen: Seen,
-}
-
-impl Srv {
-    async fn start(route: impl Fn(&Uri) -> (u16, Vec<u8>) + Send + Sync + 'static) -> Srv {
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let rec = seen.clone();
-        let route = Arc::new(route);
-        let app = Router::new().fallback(move |uri: Uri, headers: HeaderMap| {
-            let rec = rec.clone();
-            let route = route.clone();
-            async move {
-                let auth = headers
-                    .get(header::AUTHORIZATION)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_string);
-                rec.lock().unwrap().push((uri.to_string(), auth));
-                let (status, body) = route(&uri);
-                let mut r = Response::new(Body::from(body));
-                *r.status_mut() = StatusCode::from_u16(status).unwrap();
-                r.headers_mut().insert(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
-                );
-                r
-            }
-        });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        Srv {
-            base: format!("http://{addr}"),
-            seen,
-        }
-    }
-
-    fn paths(&self) -> Vec<String> {
-        self.seen
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|(p, _)| p.clone())
-            .collect()
-    }
-
-    fn auth_headers(&self) -> Vec<Option<String>> {
-        self.seen
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|(_, a)| a.clone())
-            .collect()
-    }
 }
 
 /// Serves the recorded payloads by path like Discogs; unknown releases get Discogs' 404.

@@ -274,6 +274,79 @@ struct Report {
     /// CPU seconds (user + system) each process spent during the run: where the wall time
     /// went when the platforms are not the bound.
     cpu: Vec<(String, f64)>,
+    /// Seconds after the sync was created at which the pipeline reached each milestone
+    /// (from the items' history in PostgreSQL): where the time between the last platform
+    /// request and the last final item went.
+    timeline: Vec<(String, f64)>,
+}
+
+/// Milestones of the run from the items' history: every item planned, and the share of
+/// items final over time.
+async fn timeline(db_url: &str, sync_id: &str) -> Vec<(String, f64)> {
+    let Ok(pool) = sqlx::PgPool::connect(db_url).await else {
+        return Vec::new();
+    };
+    let secs = |sql: &'static str| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, f64>(sql)
+                .bind(sync_id)
+                .fetch_all(&pool)
+                .await
+                .unwrap_or_default()
+        }
+    };
+    let planned = secs(
+        "SELECT EXTRACT(EPOCH FROM e.at - s.created_at)::float8 FROM item_events e
+         JOIN items i ON i.id = e.item_id JOIN syncs s ON s.id = i.sync_id
+         WHERE s.id = $1::uuid AND e.to_state = 'researching' ORDER BY 1",
+    )
+    .await;
+    let finals = secs(
+        "SELECT EXTRACT(EPOCH FROM i.state_changed_at - s.created_at)::float8 FROM items i
+         JOIN syncs s ON s.id = i.sync_id
+         WHERE s.id = $1::uuid AND i.state IN ('resolved', 'duplicate', 'failed') ORDER BY 1",
+    )
+    .await;
+    let at = |v: &[f64], q: f64| v[((v.len() as f64 - 1.0) * q).round() as usize];
+    let mut out = Vec::new();
+    if !planned.is_empty() {
+        out.push(("every item planned".to_string(), at(&planned, 1.0)));
+    }
+    if !finals.is_empty() {
+        for q in [0.5, 0.9, 0.99, 1.0] {
+            out.push((format!("{:.0} % final", q * 100.0), at(&finals, q)));
+        }
+    }
+    out
+}
+
+impl Report {
+    /// The CPU and timeline lines, shared by the terminal and markdown outputs.
+    fn where_the_time_went(&self) -> String {
+        let list = |v: &[(String, f64)], unit: &str| {
+            v.iter()
+                .map(|(k, x)| format!("{k} {x:.1}{unit}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut s = String::new();
+        if !self.timeline.is_empty() {
+            let _ = writeln!(
+                s,
+                "Timeline (s after the sync was created): {}.",
+                list(&self.timeline, " s")
+            );
+        }
+        if !self.cpu.is_empty() {
+            let _ = writeln!(
+                s,
+                "CPU seconds during the run (user + system): {}.",
+                list(&self.cpu, "")
+            );
+        }
+        s
+    }
 }
 
 /// CPU seconds (user + system, children reaped included) of process `pid`, from
@@ -394,6 +467,7 @@ impl Report {
             verdict(self.speedup() >= SPEEDUP_TARGET)
         );
         let _ = writeln!(s, "cache lookups (all scouts): {:?}", self.cache);
+        s.push_str(&self.where_the_time_went());
         s
     }
 
@@ -474,17 +548,7 @@ impl Report {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
-        if !self.cpu.is_empty() {
-            let _ = writeln!(
-                s,
-                "\nCPU seconds during the run (user + system): {}.",
-                self.cpu
-                    .iter()
-                    .map(|(k, v)| format!("{k} {v:.1}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-        }
+        let _ = write!(s, "\n{}", self.where_the_time_went());
         s
     }
 }
@@ -621,6 +685,10 @@ async fn run(args: &Args) -> Result<Report, String> {
         ("redis-server", cpu_seconds_of("redis-server")),
     ];
     let started = Instant::now();
+    let started_unix_us = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0);
     let created: Value = http
         .post(format!("{api}/v1/syncs?source=bench.txt&lane=batch"))
         .body(lines.join("\n"))
@@ -748,6 +816,15 @@ async fn run(args: &Args) -> Result<Report, String> {
         cpu.push((format!("{comm} (all)"), cpu_seconds_of(comm) - before));
     }
     drop(procs);
+    let mut timeline = timeline(&db_url, &sync_id).await;
+    for p in &PLATFORMS {
+        if let Some(last) = stats.platform_arrivals(p.id).last() {
+            timeline.push((
+                format!("last {} request", p.id),
+                last.saturating_sub(started_unix_us) as f64 / 1e6,
+            ));
+        }
+    }
     // this run's Redis keys (queues, limiter, L2 cache)
     if let Ok(client) = redis::Client::open(redis_url.as_str())
         && let Ok(mut conn) = client.get_multiplexed_async_connection().await
@@ -776,6 +853,7 @@ async fn run(args: &Args) -> Result<Report, String> {
         cache,
         latency_ms: args.latency_ms,
         cpu,
+        timeline,
     })
 }
 

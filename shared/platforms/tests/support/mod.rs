@@ -5,7 +5,7 @@
 
 use axum::Router;
 use axum::body::Body;
-use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::Response;
 use cratedigger_platforms::http::{HttpClient, HttpClientOptions, RetryPolicy, Sleeper};
 use std::collections::VecDeque;
@@ -224,4 +224,73 @@ pub fn client_with(
 
 pub fn secs(waits: &Arc<Mutex<Vec<Duration>>>) -> Vec<u64> {
     waits.lock().unwrap().iter().map(|d| d.as_secs()).collect()
+}
+
+/// Requests seen: path+query and `Authorization` header.
+pub type Seen = Arc<Mutex<Vec<(String, Option<String>)>>>;
+
+/// A local server answering each request from a routing function (status, JSON body),
+/// recording each request's path+query and its `Authorization` header: the platforms'
+/// contract tests check both which URLs a client asks for and which credential it sends.
+pub struct RoutedServer {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    seen: Seen,
+}
+
+impl RoutedServer {
+    /// Serves `route` on a free loopback port until the test ends.
+    pub async fn start(
+        route: impl Fn(&Uri) -> (u16, Vec<u8>) + Send + Sync + 'static,
+    ) -> RoutedServer {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let rec = seen.clone();
+        let route = Arc::new(route);
+        let app = Router::new().fallback(move |uri: Uri, headers: HeaderMap| {
+            let rec = rec.clone();
+            let route = route.clone();
+            async move {
+                let auth = headers
+                    .get(header::AUTHORIZATION)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string);
+                rec.lock().unwrap().push((uri.to_string(), auth));
+                let (status, body) = route(&uri);
+                let mut r = Response::new(Body::from(body));
+                *r.status_mut() = StatusCode::from_u16(status).unwrap();
+                r.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                );
+                r
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        RoutedServer {
+            base: format!("http://{addr}"),
+            seen,
+        }
+    }
+
+    /// Path and query of every request, in order.
+    pub fn paths(&self) -> Vec<String> {
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(p, _)| p.clone())
+            .collect()
+    }
+
+    /// The `Authorization` header of every request, in order.
+    pub fn auth_headers(&self) -> Vec<Option<String>> {
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, a)| a.clone())
+            .collect()
+    }
 }
