@@ -41,7 +41,7 @@ sync FILE:
 up: setup
     cargo run --release -p cratedigger -- up
 
-# Run a benchmark and append its results to docs/benchmarks.md (available: queue, sync, music, acquisition, ranking, rekordbox)
+# Run a benchmark and append its results to docs/benchmarks.md (available: queue, sync, music, acquisition, ranking, rekordbox, lead)
 bench WHAT:
     #!/usr/bin/env bash
     set -euo pipefail
@@ -75,6 +75,12 @@ bench WHAT:
             python3 -c "import pyrekordbox" 2>/dev/null || python3 -m pip install --quiet pyrekordbox || true
             cargo run --release -p cratedigger-e2e --bin bench-rekordbox -- --markdown docs/benchmarks.md
             ;;
+        lead)
+            bash deploy/scripts/ensure-services.sh
+            set -x
+            cargo build --release --bins -p cratedigger -p cratedigger-workers
+            cargo run --release -p cratedigger-e2e --bin bench-lead -- --markdown docs/benchmarks.md
+            ;;
         *)
             echo "unknown benchmark '{{ WHAT }}'; available benchmarks:" >&2
             echo "  queue  enqueue and drain 50,000 jobs through the fleet's queue layer and worker runtime," >&2
@@ -87,6 +93,8 @@ bench WHAT:
             echo "         caught, genuine FLACs flagged, CPU per minute of audio vs flac -t (needs flac, lame)" >&2
             echo "  ranking  rank 10,000 wanted tracks x 50 generated candidates (items/s, candidates/s), against" >&2
             echo "         clone+sort by bitrate and matching::score alone in the same run; folder grouping" >&2
+            echo "  lead   20 scripted chat requests (3-5 tracks each, 150 ms per LLM turn) through the real binaries:" >&2
+            echo "         planning overhead per request, jobs spawned, wall with 4 parallel scouts vs one after another" >&2
             echo "  rekordbox  10,000 tracks with 8 cues each written into a fresh master.db in one session and" >&2
             echo "         read back, encrypted and plaintext; pyrekordbox doing the same as the anchor" >&2
             exit 1

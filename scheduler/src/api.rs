@@ -1,11 +1,12 @@
-//! The scheduler's HTTP API (axum). Bound to loopback by default; bound anywhere else it
-//! refuses every request without `Authorization: Bearer <CRATEDIGGER__API__TOKEN>` (401),
-//! except the probes `/healthz`, `/readyz` and the `/metrics` scrape.
+//! The scheduler's HTTP API (axum) and the web page (`crate::web`). Bound to loopback by
+//! default; bound anywhere else it refuses every request without `Authorization: Bearer
+//! <CRATEDIGGER__API__TOKEN>` or a page session (401), except the probes `/healthz`,
+//! `/readyz`, the `/metrics` scrape and the page's own files (see `crate::session`).
 
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::middleware::{self, Next};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -585,32 +586,8 @@ async fn not_found() -> ApiError {
     )
 }
 
-async fn require_token(State(st): State<ApiState>, req: Request, next: Next) -> Response {
-    let Some(expected) = st.token.as_deref() else {
-        return next.run(req).await;
-    };
-    let path = req.uri().path();
-    if matches!(path, "/healthz" | "/readyz" | "/metrics") {
-        return next.run(req).await;
-    }
-    let given = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    if constant_time_eq(given.as_bytes(), expected.as_bytes()) {
-        next.run(req).await
-    } else {
-        ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "missing or wrong API token (Authorization: Bearer ...)",
-        )
-        .into_response()
-    }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+/// Compares secrets in time independent of where they differ (tokens, CSRF tokens).
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
@@ -636,12 +613,37 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/dlq", get(dlq_list))
         .route("/v1/dlq/redrive", post(dlq_redrive))
         .route("/v1/chat", post(crate::lead::chat::chat_route))
+        .route("/v1/memory/labels/{name}", get(crate::memory::label_route))
+        .route(
+            "/v1/memory/artists/{name}",
+            get(crate::memory::artist_route),
+        )
+        .route(
+            "/v1/preferences",
+            get(crate::lead::prefs::get_route).put(crate::lead::prefs::put_route),
+        )
         .route("/v1/openapi.json", get(openapi))
+        .route("/v1/items/{id}/retry", post(crate::library::retry_route))
+        .route("/v1/library", get(crate::library::library_route))
+        .route("/v1/events", get(crate::events::events_route))
+        .route(
+            "/v1/session",
+            get(crate::session::get_session)
+                .post(crate::session::login)
+                .delete(crate::session::logout),
+        )
+        .route("/", get(crate::web::serve_asset))
+        .route("/index.html", get(crate::web::serve_asset))
+        .route("/assets/{file}", get(crate::web::serve_asset))
         .with_state(state.clone())
         .merge(cratedigger_fleet::telemetry::ops_router())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_PLAYLIST_BYTES + 64 * 1024))
-        .layer(middleware::from_fn_with_state(state, require_token))
+        .layer(middleware::from_fn_with_state(
+            state,
+            crate::session::require_auth,
+        ))
+        .layer(middleware::from_fn(crate::web::security_headers))
 }
 
 /// Whether an address is loopback-only (token optional there).

@@ -21,7 +21,7 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// One scripted answer.
 #[derive(Debug, Clone)]
@@ -40,6 +40,7 @@ struct Inner {
     script: Mutex<VecDeque<Scripted>>,
     requests: Mutex<Vec<Value>>,
     auth: Mutex<Vec<String>>,
+    arrivals: Mutex<Vec<Instant>>,
     seq: AtomicU64,
 }
 
@@ -86,6 +87,22 @@ impl FakeOpenAi {
             .lock()
             .map(|r| r.clone())
             .unwrap_or_default()
+    }
+
+    /// When each request arrived, in order (the benchmark's clock for the LLM's part).
+    pub fn arrivals(&self) -> Vec<Instant> {
+        self.inner
+            .arrivals
+            .lock()
+            .map(|r| r.clone())
+            .unwrap_or_default()
+    }
+
+    /// Appends answers to the script (the benchmark scripts one request at a time).
+    pub fn push(&self, more: impl IntoIterator<Item = Scripted>) {
+        if let Ok(mut s) = self.inner.script.lock() {
+            s.extend(more);
+        }
     }
 
     /// The `Authorization` headers received.
@@ -138,7 +155,11 @@ pub fn final_message(text: &str) -> Value {
 }
 
 async fn completions(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Bytes) -> Response {
+    let arrived = Instant::now();
     let n = inner.seq.fetch_add(1, Ordering::SeqCst);
+    if let Ok(mut a) = inner.arrivals.lock() {
+        a.push(arrived);
+    }
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     if let Ok(mut r) = inner.requests.lock() {
         r.push(body);

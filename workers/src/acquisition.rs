@@ -212,7 +212,28 @@ pub async fn apply_discovered(
         .collect();
     let found = candidates.len();
     let ctx = ranking_context(tx, reports, &candidates).await?;
-    let mut ranked = ranking::rank(target, candidates, &ctx, &settings.acquisition.ranking);
+    // The sync's own policy (the lead's reading of the person's words) only tightens the
+    // configured one (`sync_policy`).
+    let sync_policy: Option<serde_json::Value> =
+        sqlx::query_scalar("SELECT policy FROM syncs WHERE id = $1")
+            .bind(sync_id)
+            .fetch_optional(tx.conn())
+            .await
+            .map_err(|e| {
+                store_error(cratedigger_store::StoreError::Database {
+                    op: "apply_discovered: read the sync's policy",
+                    source: e,
+                })
+            })?
+            .flatten();
+    let (ranking_policy, approve_policy) =
+        crate::sync_policy::SyncPolicy::from_json(sync_policy.as_ref())
+            .unwrap_or_default()
+            .tighten(
+                &settings.acquisition.ranking,
+                &settings.acquisition.auto_approve,
+            );
+    let mut ranked = ranking::rank(target, candidates, &ctx, &ranking_policy);
     ranked.truncate(MAX_STORED_CANDIDATES);
     let mut next_rank = 0;
     let ranks: Vec<Option<i32>> = ranked
@@ -259,7 +280,7 @@ pub async fn apply_discovered(
         .map_err(store_error)?;
         return Ok(None);
     }
-    if let Some(choice) = settings.acquisition.auto_approve.auto_approve(&ranked)
+    if let Some(choice) = approve_policy.auto_approve(&ranked)
         && ranks.get(choice.index).copied().flatten().is_some()
     {
         let pos = choice.index;

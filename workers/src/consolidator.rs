@@ -118,10 +118,16 @@ impl JobHandler for Consolidator {
                     sync_id,
                     item_id,
                     wanted,
-                    reports,
+                    mut reports,
                 } => {
                     apply_researched(
-                        &mut tx, &settings, job_id, sync_id, item_id, &wanted, &reports,
+                        &mut tx,
+                        &settings,
+                        job_id,
+                        sync_id,
+                        item_id,
+                        &wanted,
+                        &mut reports,
                     )
                     .await?
                 }
@@ -379,16 +385,18 @@ async fn apply_researched(
     sync_id: Uuid,
     item_id: Uuid,
     wanted: &WantedTrack,
-    reports: &[PlatformReport],
+    reports: &mut [PlatformReport],
 ) -> Result<Option<Next>, JobError> {
     if tx.item_state(item_id).await.map_err(store_error)? != Some(ItemState::Researching) {
         return Ok(None);
     }
     record_skipped(tx, item_id, reports.iter().map(|r| r.failure.as_ref())).await?;
+    // Moved out, not cloned: the reports are read only for their queries and failures after this.
     let candidates: Vec<PlatformTrack> = reports
-        .iter()
-        .flat_map(|r| r.candidates.iter().cloned())
+        .iter_mut()
+        .flat_map(|r| std::mem::take(&mut r.candidates))
         .collect();
+    let reports: &[PlatformReport] = reports;
     let weights = settings.matching.weights;
     let thresholds = settings.matching.thresholds;
     let best = matching::best(wanted, &candidates, &weights, &thresholds);

@@ -24,6 +24,7 @@ pub mod metadata_scout;
 pub mod quality_assessor;
 pub mod research_lead;
 pub mod settings;
+pub mod sync_policy;
 pub mod volumes;
 
 pub use fleet::{Fleet, Role};

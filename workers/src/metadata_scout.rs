@@ -9,6 +9,7 @@ use cratedigger_domain::jobs::{
 };
 use cratedigger_domain::{ErrorClass, WantedTrack};
 use cratedigger_fleet::{Delivery, JobError, JobHandler};
+use cratedigger_music::matching::{self, Verdict};
 use cratedigger_platforms::Registry;
 use futures::future::BoxFuture;
 use std::sync::Arc;
@@ -109,6 +110,27 @@ pub async fn research(
     reports
 }
 
+/// Drops the raw platform payload of every candidate the matcher would not accept for
+/// `wanted`. The consolidator keeps raw payloads only as provenance of the accepted candidate
+/// and the ones that agree with it (all `Accept`); the rest travelled through Redis and were
+/// decoded for nothing — with ~50 candidates per item that decoding was most of the
+/// consolidator's CPU in `just bench sync`. `Review` candidates keep theirs, a margin for a
+/// consolidator configured with looser thresholds than this scout.
+pub fn drop_unused_raw(
+    reports: &mut [PlatformReport],
+    wanted: &WantedTrack,
+    matching: &crate::settings::MatchingSettings,
+) {
+    for c in reports.iter_mut().flat_map(|r| r.candidates.iter_mut()) {
+        if c.raw.is_some()
+            && matching::score(wanted, c, &matching.weights, &matching.thresholds).verdict
+                == Verdict::Reject
+        {
+            c.raw = None;
+        }
+    }
+}
+
 /// Retry the job only when every platform failed for a reason that may pass.
 fn all_failed_transiently(reports: &[PlatformReport]) -> Option<JobError> {
     retry_if_all_failed_transiently(reports.iter().map(|r| r.failure.as_ref()), "platform")
@@ -121,10 +143,11 @@ impl JobHandler for MetadataScout {
         Box::pin(async move {
             let env: Envelope<MetadataJob> = decode_job(&job)?;
             let m = env.body;
-            let reports = research(&registry, &m.wanted, m.queries).await;
+            let mut reports = research(&registry, &m.wanted, m.queries).await;
             if let Some(err) = all_failed_transiently(&reports) {
                 return Err(err);
             }
+            drop_unused_raw(&mut reports, &m.wanted, &fleet.settings.matching);
             let report = Envelope::with_stable_id(
                 &format!("item:{}:researched", m.item_id),
                 ConsolidateJob::Researched {
@@ -163,6 +186,65 @@ mod tests {
                 attempts: 1,
             }),
         }
+    }
+
+    fn track(title: &str, artist: &str) -> cratedigger_domain::PlatformTrack {
+        cratedigger_domain::PlatformTrack {
+            platform: "deezer".into(),
+            platform_id: title.into(),
+            title: title.into(),
+            artists: vec![cratedigger_domain::ArtistCredit {
+                name: artist.into(),
+                role: cratedigger_domain::ArtistRole::Main,
+            }],
+            raw: Some(serde_json::json!({ "title": title })),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn raw_payloads_travel_only_with_candidates_the_matcher_could_accept() {
+        let wanted = WantedTrack {
+            artist: "Fleetwood Mac".into(),
+            title: "Seven Wonders".into(),
+            ..Default::default()
+        };
+        let mut reports = vec![PlatformReport {
+            failure: None,
+            candidates: vec![
+                track("Seven Wonders", "Fleetwood Mac"),
+                track("Little Lies", "Fleetwood Mac"),
+                // Same title, another artist: uncertain (Review), so it keeps its payload.
+                track("Seven Wonders", "Someone Else Entirely"),
+                track("Albatross", "Someone Else Entirely"),
+            ],
+            ..failed(ErrorClass::Server)
+        }];
+        drop_unused_raw(
+            &mut reports,
+            &wanted,
+            &crate::settings::MatchingSettings::default(),
+        );
+        let kept: Vec<bool> = reports[0]
+            .candidates
+            .iter()
+            .map(|c| c.raw.is_some())
+            .collect();
+        assert_eq!(kept, [true, false, true, false]);
+        let settings = crate::settings::MatchingSettings::default();
+        let verdict = |i: usize| {
+            matching::score(
+                &wanted,
+                &reports[0].candidates[i],
+                &settings.weights,
+                &settings.thresholds,
+            )
+            .verdict
+        };
+        assert_eq!(verdict(0), Verdict::Accept);
+        assert_eq!(verdict(2), Verdict::Review);
+        // Everything else about the candidates travels unchanged.
+        assert_eq!(reports[0].candidates[1].title, "Little Lies");
     }
 
     #[test]

@@ -89,6 +89,12 @@ pub struct ApiSettings {
     /// (`CRATEDIGGER__API__TOKEN`); never serialised or logged.
     #[serde(skip_serializing)]
     pub token: Option<String>,
+    /// How long a web page login lasts (seconds) before the session is refused and the
+    /// person logs in again (`CRATEDIGGER__API__SESSION_TTL_SECS`, default 12 h).
+    pub session_ttl_secs: u64,
+    /// Mark the session cookie `Secure` (only sent over HTTPS): set it when a TLS proxy
+    /// fronts the scheduler (`CRATEDIGGER__API__COOKIE_SECURE`).
+    pub cookie_secure: bool,
 }
 
 impl std::fmt::Debug for ApiSettings {
@@ -97,6 +103,8 @@ impl std::fmt::Debug for ApiSettings {
             .field("bind", &self.bind)
             .field("url", &self.url)
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("session_ttl_secs", &self.session_ttl_secs)
+            .field("cookie_secure", &self.cookie_secure)
             .finish()
     }
 }
@@ -107,6 +115,8 @@ impl Default for ApiSettings {
             bind: "127.0.0.1:8080".into(),
             url: "http://127.0.0.1:8080".into(),
             token: None,
+            session_ttl_secs: 43_200,
+            cookie_secure: false,
         }
     }
 }

@@ -119,6 +119,26 @@ pub async fn preferences(store: &Store) -> Result<Value, sqlx::Error> {
     Ok(Value::Object(map))
 }
 
+/// What the planner is given as data besides the conversation: the stored preferences and
+/// what the memory knows (the labels the fleet has resolved tracks of). Empty when neither
+/// holds anything.
+pub async fn planner_context(store: &Store) -> Result<Value, sqlx::Error> {
+    let prefs = preferences(store).await?;
+    let labels = crate::memory::known_labels(store, 20).await?;
+    let mut out = serde_json::Map::new();
+    if prefs.as_object().is_some_and(|o| !o.is_empty()) {
+        out.insert("preferences".into(), prefs);
+    }
+    if !labels.is_empty() {
+        out.insert(
+            "memory".into(),
+            json!({ "labels": labels,
+            "note": "label_catalog and artist_catalog tell more" }),
+        );
+    }
+    Ok(Value::Object(out))
+}
+
 /// The `POST /v1/chat` handler.
 pub async fn chat_route(State(st): State<ApiState>, body: Bytes) -> Result<Response, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(&body);
@@ -157,7 +177,17 @@ pub async fn chat_route(State(st): State<ApiState>, body: Bytes) -> Result<Respo
         None => create_conversation(&store).await.map_err(db)?,
     };
     let past = history(&store, conversation).await.map_err(db)?;
-    let prefs = preferences(&store).await.map_err(db)?;
+    // Preferences stated in the person's own words (never in tracklists or tool results)
+    // are kept and make this request's acquisition policy; they can only tighten it.
+    let stated = super::prefs::parse(&message);
+    let before = super::prefs::stored(&store).await.map_err(db)?;
+    if !stated.is_empty() {
+        super::prefs::store(&store, &stated, "chat", false)
+            .await
+            .map_err(db)?;
+    }
+    let policy = super::prefs::merged(&before, &stated);
+    let prefs = planner_context(&store).await.map_err(db)?;
     let message_id = add_message(&store, conversation, "user", &message)
         .await
         .map_err(db)?;
@@ -166,6 +196,7 @@ pub async fn chat_route(State(st): State<ApiState>, body: Bytes) -> Result<Respo
     let ctx = LeadCtx {
         fleet: st.fleet.clone(),
         store,
+        policy: (!policy.is_empty()).then_some(policy),
     };
     tokio::spawn(answer(
         ctx,

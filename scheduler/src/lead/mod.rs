@@ -15,6 +15,7 @@
 
 pub mod chat;
 pub mod planner;
+pub mod prefs;
 pub mod rules;
 pub mod tools;
 
@@ -49,6 +50,10 @@ pub struct LeadCtx {
     pub fleet: Fleet,
     /// Postgres.
     pub store: Store,
+    /// The acquisition policy of this request (the person's words and stored preferences,
+    /// [`prefs`]); stored on every sync the request creates, where the consolidator can
+    /// only tighten the configured policy with it. `None`: the configured policy.
+    pub policy: Option<cratedigger_workers::sync_policy::SyncPolicy>,
 }
 
 /// A sync a tool created.
@@ -122,6 +127,17 @@ async fn create_and_enqueue(
             next_action: "stop and tell the user the database is unavailable".into(),
             message: format!("the sync could not be stored: {e}"),
         })?;
+    if let Some(p) = ctx.policy.as_ref().filter(|p| !p.is_empty()) {
+        // Before the jobs are enqueued, so every stage of these items sees it.
+        if let Err(e) = sqlx::query("UPDATE syncs SET policy = $2 WHERE id = $1")
+            .bind(created.sync_id)
+            .bind(json!(p))
+            .execute(ctx.store.pool())
+            .await
+        {
+            tracing::warn!(error = %e, sync_id = %created.sync_id, "could not store the sync's policy; the configured one applies");
+        }
+    }
     let jobs: Vec<(String, Vec<u8>)> = created
         .items
         .iter()
@@ -303,6 +319,24 @@ pub async fn execute(ctx: &LeadCtx, tool: &Tool) -> ToolOutcome {
                 ToolOutcome::failed(*ErrorRecord::invalid("explain_item", None, e.to_string()))
             }
         },
+        Tool::LookupIsrc { isrc } => lookup_isrc(ctx, isrc).await,
+        Tool::FindSources { item_id } => match find_sources(&ctx.store, *item_id).await {
+            Ok(Some(v)) => ToolOutcome::ok(v),
+            Ok(None) => ToolOutcome::failed(not_found("find_sources", *item_id)),
+            Err(e) => ToolOutcome::failed(unavailable("find_sources", &e)),
+        },
+        Tool::LabelCatalog { label } => {
+            match crate::memory::lookup(&ctx.store, crate::memory::Subject::Label, label).await {
+                Ok(v) => ToolOutcome::ok(v),
+                Err(e) => ToolOutcome::failed(unavailable("label_catalog", &e)),
+            }
+        }
+        Tool::ArtistCatalog { artist } => {
+            match crate::memory::lookup(&ctx.store, crate::memory::Subject::Artist, artist).await {
+                Ok(v) => ToolOutcome::ok(v),
+                Err(e) => ToolOutcome::failed(unavailable("artist_catalog", &e)),
+            }
+        }
         Tool::ListCandidates { item_id } => match ctx.store.item_candidates(*item_id).await {
             Ok(rows) => ToolOutcome::ok(
                 json!({ "item_id": item_id, "candidates": top_candidates(&rows, 5) }),
@@ -314,6 +348,135 @@ pub async fn execute(ctx: &LeadCtx, tool: &Tool) -> ToolOutcome {
             )),
         },
     }
+}
+
+fn unavailable(tool: &str, e: &dyn std::fmt::Display) -> ErrorRecord {
+    ErrorRecord {
+        class: "unavailable".into(),
+        tool: tool.into(),
+        platform: None,
+        field: None,
+        attempt: 1,
+        alternatives: Vec::new(),
+        next_action: "continue without it and tell the user this could not be read".into(),
+        message: format!("the database could not be read: {e}"),
+    }
+}
+
+/// Longest a read-only ISRC lookup waits for the platforms.
+const ISRC_LOOKUP_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Asks every enabled platform that looks up by ISRC, concurrently, through the shared
+/// platform layer (rate limits, breakers, caches); read-only: nothing is stored or enqueued.
+async fn lookup_isrc(ctx: &LeadCtx, isrc: &str) -> ToolOutcome {
+    let registry = cratedigger_platforms::Registry::from_config(
+        &ctx.fleet.settings.platforms,
+        &ctx.fleet.platforms,
+    );
+    let platforms: Vec<_> = registry
+        .enabled()
+        .into_iter()
+        .filter(|p| p.info().supports_isrc)
+        .collect();
+    if platforms.is_empty() {
+        return ToolOutcome::failed(ErrorRecord {
+            class: "platform_not_configured".into(),
+            tool: "lookup_isrc".into(),
+            platform: None,
+            field: None,
+            attempt: 1,
+            alternatives: vec![
+                "search_tracks with the artist and title, if the user named them".into(),
+            ],
+            next_action: "ask the user for the artist and title".into(),
+            message: "no enabled platform looks tracks up by ISRC".into(),
+        });
+    }
+    let calls = platforms.iter().map(|p| async move {
+        let id = p.info().id;
+        match tokio::time::timeout(ISRC_LOOKUP_TIMEOUT, p.lookup_isrc(isrc)).await {
+            Ok(Ok(tracks)) => (id, Ok(tracks)),
+            Ok(Err(e)) => (id, Err(e.to_string())),
+            Err(_) => (
+                id,
+                Err(format!(
+                    "no answer within {} s",
+                    ISRC_LOOKUP_TIMEOUT.as_secs()
+                )),
+            ),
+        }
+    });
+    let answers = futures::future::join_all(calls).await;
+    let mut found = Vec::new();
+    let mut failed = Vec::new();
+    for (platform, a) in answers {
+        match a {
+            Ok(tracks) => found.extend(tracks.into_iter().take(5).map(|t| {
+                json!({ "platform": t.platform, "platform_id": t.platform_id,
+                    "artist": t.main_artist(), "title": t.title, "mix": t.mix,
+                    "isrc": t.isrc, "label": t.label, "release": t.release_title,
+                    "release_date": t.release_date, "duration_ms": t.duration_ms })
+            })),
+            Err(e) => failed.push(json!({ "platform": platform, "error": e })),
+        }
+    }
+    let asked: Vec<&str> = platforms.iter().map(|p| p.info().id).collect();
+    if found.is_empty() && !failed.is_empty() && failed.len() == asked.len() {
+        return ToolOutcome::failed(ErrorRecord {
+            class: "platform_failed".into(),
+            tool: "lookup_isrc".into(),
+            platform: failed[0]["platform"].as_str().map(str::to_string),
+            field: None,
+            attempt: 1,
+            alternatives: vec![
+                "search_tracks with the artist and title, if the user named them".into(),
+            ],
+            next_action: "try again once, then ask the user for the artist and title".into(),
+            message: format!("no platform could look up {isrc}"),
+        });
+    }
+    ToolOutcome::ok(
+        json!({ "isrc": isrc, "asked": asked, "found": found, "failed": failed,
+        "note": "read-only: nothing was created; use search_tracks with the artist and title to look the track up" }),
+    )
+}
+
+/// Every candidate discovery found for an item (downloads, buy and listen links, ranked or
+/// filtered out, with why) and the platforms' pages of its track. `None`: no such item.
+pub async fn find_sources(
+    store: &Store,
+    item_id: Uuid,
+) -> Result<Option<Value>, cratedigger_store::StoreError> {
+    let Some(item) = store.item(item_id).await? else {
+        return Ok(None);
+    };
+    let rows = store.item_candidates(item_id).await?;
+    let candidates: Vec<Value> = rows
+        .iter()
+        .take(50)
+        .map(|r| {
+            json!({ "rank": r.rank, "score": r.score, "source": r.candidate.source,
+                "availability": r.candidate.availability, "title": r.candidate.title,
+                "artist": r.candidate.artist, "format": r.candidate.format,
+                "bitrate_kbps": r.candidate.bitrate_kbps, "url": r.candidate.url,
+                "price": r.candidate.price, "rejected": r.rejected, "state": r.state.as_str() })
+        })
+        .collect();
+    let pages: Vec<Value> = item
+        .track
+        .as_ref()
+        .map(|t| {
+            t.sources
+                .iter()
+                .map(|s| json!({ "platform": s.platform, "platform_id": s.platform_id, "url": s.url }))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(Some(
+        json!({ "item_id": item_id, "state": item.state.as_str(),
+        "candidates": candidates, "platform_pages": pages,
+        "note": if candidates.is_empty() { "discovery has not run for this item (acquisition off, or not resolved yet)" } else { "" } }),
+    ))
 }
 
 fn not_found(tool: &str, id: Uuid) -> ErrorRecord {
@@ -622,6 +785,15 @@ pub async fn compose_answer(session: &Session, planned: &Planned, timed_out: boo
     if let Some(r) = &planned.fallback {
         lines.push(format!("Note: {r}."));
     }
+    let policy = session.ctx.policy.as_ref().filter(|p| !p.is_empty());
+    if let Some(p) = policy
+        && !session.syncs.is_empty()
+    {
+        lines.push(format!(
+            "Your preferences for these syncs: {} (they can only make the configured acquisition policy stricter).",
+            prefs::describe(p)
+        ));
+    }
     let mut tracks = Vec::new();
     for s in &session.syncs {
         let items = session
@@ -699,5 +871,5 @@ pub async fn compose_answer(session: &Session, planned: &Planned, timed_out: boo
         lines.push(rules::HELP.to_string());
     }
     json!({ "text": lines.join("\n"), "tracks": tracks, "failures": session.failures,
-        "syncs": session.syncs })
+        "syncs": session.syncs, "policy": policy })
 }

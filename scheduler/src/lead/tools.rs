@@ -18,12 +18,16 @@ pub const MAX_TRACKS: usize = 200;
 pub const MAX_ARGS_BYTES: usize = 64 * 1024;
 
 /// Names of every tool, in the order the model sees them.
-pub const TOOL_NAMES: [&str; 5] = [
+pub const TOOL_NAMES: [&str; 9] = [
     "search_tracks",
     "read_tracklist",
     "check_library",
     "explain_item",
     "list_candidates",
+    "lookup_isrc",
+    "find_sources",
+    "label_catalog",
+    "artist_catalog",
 ];
 
 /// One track the model wants looked up.
@@ -66,6 +70,24 @@ struct ItemArgs {
     item_id: String,
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IsrcArgs {
+    isrc: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LabelArgs {
+    label: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ArtistArgs {
+    artist: String,
+}
+
 /// A tool call whose arguments passed validation: only these can be executed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "tool", rename_all = "snake_case")]
@@ -100,6 +122,28 @@ pub enum Tool {
         /// The item.
         item_id: Uuid,
     },
+    /// What the metadata platforms that look up by ISRC say about one (read-only).
+    LookupIsrc {
+        /// Canonical ISRC: 12 upper-case characters, no hyphens.
+        isrc: String,
+    },
+    /// Where a copy of an item's track can be had: every candidate discovery found
+    /// (downloads, buy and listen links) and the platforms' pages of the track (read-only).
+    FindSources {
+        /// The item.
+        item_id: Uuid,
+    },
+    /// The releases and tracks the fleet knows for a label, and which the person lacks
+    /// (read-only memory).
+    LabelCatalog {
+        /// The label's name.
+        label: String,
+    },
+    /// The same for an artist (read-only memory).
+    ArtistCatalog {
+        /// The artist's name.
+        artist: String,
+    },
 }
 
 impl Tool {
@@ -111,6 +155,10 @@ impl Tool {
             Tool::CheckLibrary { .. } => "check_library",
             Tool::ExplainItem { .. } => "explain_item",
             Tool::ListCandidates { .. } => "list_candidates",
+            Tool::LookupIsrc { .. } => "lookup_isrc",
+            Tool::FindSources { .. } => "find_sources",
+            Tool::LabelCatalog { .. } => "label_catalog",
+            Tool::ArtistCatalog { .. } => "artist_catalog",
         }
     }
 
@@ -217,6 +265,31 @@ pub fn schemas() -> Vec<(&'static str, &'static str, Value)> {
             "Ranked download candidates of an item, when acquisition is enabled. Read-only.",
             json!({ "type": "object", "additionalProperties": false, "required": ["item_id"],
                 "properties": { "item_id": { "type": "string", "format": "uuid" } } }),
+        ),
+        (
+            "lookup_isrc",
+            "What the metadata platforms say about an ISRC (artist, title, mix, label, release). Read-only; use search_tracks with the result to look the track up.",
+            json!({ "type": "object", "additionalProperties": false, "required": ["isrc"],
+                "properties": { "isrc": { "type": "string", "minLength": 12, "maxLength": 20,
+                    "description": "e.g. GBDUW0000059 or GB-DUW-00-00059" } } }),
+        ),
+        (
+            "find_sources",
+            "Where a copy of an item's track can be had: downloads, buy and listen links found by discovery, and the platforms' pages of the track. Read-only.",
+            json!({ "type": "object", "additionalProperties": false, "required": ["item_id"],
+                "properties": { "item_id": { "type": "string", "format": "uuid" } } }),
+        ),
+        (
+            "label_catalog",
+            "Releases and tracks cratedigger knows for a record label, which the user has and which not (what else did this label release that I don't have). Read-only.",
+            json!({ "type": "object", "additionalProperties": false, "required": ["label"],
+                "properties": { "label": { "type": "string", "minLength": 1, "maxLength": MAX_FIELD_CHARS } } }),
+        ),
+        (
+            "artist_catalog",
+            "Releases, labels and tracks cratedigger knows for an artist, which the user has and which not. Read-only.",
+            json!({ "type": "object", "additionalProperties": false, "required": ["artist"],
+                "properties": { "artist": { "type": "string", "minLength": 1, "maxLength": MAX_FIELD_CHARS } } }),
         ),
     ]
 }
@@ -367,6 +440,33 @@ pub fn validate(name: &str, raw_args: &str) -> Result<Tool, Box<ErrorRecord>> {
         "list_candidates" => Ok(Tool::ListCandidates {
             item_id: item_id(name, raw)?,
         }),
+        "lookup_isrc" => {
+            let a: IsrcArgs = parse(name, raw)?;
+            let v = bounded(name, "isrc", &a.isrc, 20)?;
+            let isrc = cratedigger_music::ids::normalize_isrc(&v).ok_or_else(|| {
+                ErrorRecord::invalid(
+                    name,
+                    Some("isrc".into()),
+                    "lookup_isrc: `isrc` is not an ISRC (2 letters, 3 letters or digits, 7 digits, e.g. GBDUW0000059)".into(),
+                )
+            })?;
+            Ok(Tool::LookupIsrc { isrc })
+        }
+        "find_sources" => Ok(Tool::FindSources {
+            item_id: item_id(name, raw)?,
+        }),
+        "label_catalog" => {
+            let a: LabelArgs = parse(name, raw)?;
+            Ok(Tool::LabelCatalog {
+                label: bounded(name, "label", &a.label, MAX_FIELD_CHARS)?,
+            })
+        }
+        "artist_catalog" => {
+            let a: ArtistArgs = parse(name, raw)?;
+            Ok(Tool::ArtistCatalog {
+                artist: bounded(name, "artist", &a.artist, MAX_FIELD_CHARS)?,
+            })
+        }
         other => {
             let shown: String = other.chars().take(64).collect();
             Err(Box::new(ErrorRecord {
@@ -454,6 +554,48 @@ mod tests {
         assert_eq!(e.class, "invalid_arguments");
         let e = validate("check_library", &"{".repeat(MAX_ARGS_BYTES + 1)).unwrap_err();
         assert!(e.message.contains("bytes"));
+    }
+
+    #[test]
+    fn new_tools_validate_isrcs_names_and_ids() {
+        assert_eq!(
+            validate("lookup_isrc", r#"{"isrc":" gb-duw-00-00059 "}"#).unwrap(),
+            Tool::LookupIsrc {
+                isrc: "GBDUW0000059".into()
+            }
+        );
+        for bad in [
+            "GBDUW000005",
+            "12DUW0000059",
+            "GBDUW00000590",
+            "'; DROP TABLE",
+        ] {
+            let e = validate("lookup_isrc", &json!({ "isrc": bad }).to_string()).unwrap_err();
+            assert_eq!(e.field.as_deref(), Some("isrc"), "{bad}");
+        }
+        assert_eq!(
+            validate("label_catalog", r#"{"label":" mau5trap "}"#).unwrap(),
+            Tool::LabelCatalog {
+                label: "mau5trap".into()
+            }
+        );
+        let e = validate("label_catalog", r#"{"label":"x","download":true}"#).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("download"));
+        assert!(validate("artist_catalog", r#"{"artist":""}"#).is_err());
+        assert!(validate("find_sources", r#"{"item_id":"nope"}"#).is_err());
+        for t in [
+            "lookup_isrc",
+            "find_sources",
+            "label_catalog",
+            "artist_catalog",
+        ] {
+            assert!(TOOL_NAMES.contains(&t));
+        }
+        assert!(
+            !validate("lookup_isrc", r#"{"isrc":"GBDUW0000059"}"#)
+                .unwrap()
+                .creates_sync()
+        );
     }
 
     #[test]

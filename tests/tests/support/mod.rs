@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod acq;
+
 use cratedigger_e2e::fixture_server::{self, FixtureServer};
 use cratedigger_store::testing::{TestDatabase, fresh_database};
 use serde_json::Value;
