@@ -2,6 +2,7 @@
 //! platforms (serving only real recorded payloads read in place from the reference kit),
 //! and [`kit`] to find that kit.
 
+pub mod bench;
 pub mod fake_openai;
 pub mod fake_slskd;
 pub mod fixture_server;

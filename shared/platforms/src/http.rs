@@ -53,6 +53,10 @@ pub struct PlatformError {
     /// Sentence for a person that replaces the class's generic one when the platform knows
     /// better, e.g. which setting to check after a 401; `detail` keeps the technical part.
     pub headline: Option<String>,
+    /// The HTTP status the platform answered, when the error is one: a client that must
+    /// tell a 401 (token expired: fetch a new one) from a 403 (refused) reads it here rather
+    /// than from the wording of `detail`.
+    pub status: Option<u16>,
 }
 
 impl PlatformError {
@@ -65,7 +69,14 @@ impl PlatformError {
             retry_after: None,
             attempts: 1,
             headline: None,
+            status: None,
         }
+    }
+
+    /// The same error, recording the HTTP status it came from.
+    pub fn with_status(mut self, status: u16) -> Self {
+        self.status = Some(status);
+        self
     }
 
     /// The same error with a sentence for a person in place of the generic one.
@@ -664,6 +675,7 @@ impl HttpClient {
                 class,
                 format!("HTTP {status} for {m} {url}: {}", snippet.trim()),
             )
+            .with_status(status.as_u16())
             .with_retry_after(retry_after));
         }
         if !status.is_success() {
@@ -671,7 +683,8 @@ impl HttpClient {
                 self.platform.clone(),
                 ErrorClass::Malformed,
                 format!("unexpected HTTP {status} for {m} {url}"),
-            ));
+            )
+            .with_status(status.as_u16()));
         }
         if let Some(check) = self.body_check
             && let Some((class, detail, wait)) = check(&body)

@@ -33,14 +33,15 @@
 //! (`lead_decisions`). Also shown: `POST /v1/chat` to the first LLM request (HTTP, the
 //! conversation, history and preferences read from Postgres), measured by this program.
 
+use cratedigger_e2e::bench::{Flags, Proc, append_markdown, now_utc, release_bin};
 use cratedigger_e2e::fake_openai::{FakeOpenAi, Scripted, final_message, tool_calls};
 use cratedigger_e2e::fixture_server;
 use cratedigger_e2e::kit;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitCode, Stdio};
+use std::path::Path;
+use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 const USAGE: &str = "usage: bench-lead [--requests N] [--llm-latency-ms L] [--platform-latency-ms P] [--scouts S] [--parallel K] [--markdown FILE]\n\
@@ -76,67 +77,20 @@ fn parse_args() -> Result<Option<Args>, String> {
         parallel: 4,
         markdown: None,
     };
-    let mut it = std::env::args().skip(1);
-    while let Some(arg) = it.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) => (f.to_string(), Some(v.to_string())),
-            None => (arg.clone(), None),
-        };
-        let mut value = |name: &str| {
-            inline
-                .clone()
-                .or_else(|| it.next())
-                .ok_or_else(|| format!("{name} needs a value"))
-        };
-        let num = |name: &str, v: String| -> Result<u64, String> {
-            v.parse::<u64>()
-                .ok()
-                .filter(|n| *n <= 100_000)
-                .ok_or_else(|| format!("{name} '{v}' is not a number from 0 to 100000"))
-        };
+    let mut flags = Flags::from_env();
+    while let Some((flag, inline)) = flags.next_flag() {
         match flag.as_str() {
-            "--requests" => a.requests = num("--requests", value("--requests")?)?.max(1) as usize,
-            "--llm-latency-ms" => a.llm_ms = num("--llm-latency-ms", value("--llm-latency-ms")?)?,
-            "--platform-latency-ms" => {
-                a.platform_ms = num("--platform-latency-ms", value("--platform-latency-ms")?)?
-            }
-            "--scouts" => a.scouts = num("--scouts", value("--scouts")?)?.clamp(1, 16) as usize,
-            "--parallel" => {
-                a.parallel = num("--parallel", value("--parallel")?)?.clamp(1, 8) as usize
-            }
-            "--markdown" => a.markdown = Some(value("--markdown")?),
+            "--requests" => a.requests = flags.number(&flag, inline, 1, 100_000)?,
+            "--llm-latency-ms" => a.llm_ms = flags.number(&flag, inline, 0, 100_000)?,
+            "--platform-latency-ms" => a.platform_ms = flags.number(&flag, inline, 0, 100_000)?,
+            "--scouts" => a.scouts = flags.number(&flag, inline, 1, 16)?,
+            "--parallel" => a.parallel = flags.number(&flag, inline, 1, 8)?,
+            "--markdown" => a.markdown = Some(flags.value(&flag, inline)?),
             "-h" | "--help" => return Ok(None),
             other => return Err(format!("unknown argument '{other}'")),
         }
     }
     Ok(Some(a))
-}
-
-/// A child killed when dropped.
-struct Proc {
-    child: Child,
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn release_bin(name: &str) -> Result<PathBuf, String> {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| kit::workspace_root().join("target"));
-    let p = target.join("release").join(name);
-    if p.exists() {
-        Ok(p)
-    } else {
-        Err(format!(
-            "{} not found: run `cargo build --release --bins -p cratedigger -p cratedigger-workers` first (`just bench lead` does)",
-            p.display()
-        ))
-    }
 }
 
 fn free_port() -> u16 {
@@ -455,7 +409,7 @@ async fn run_phase(
         let log = logs.join(format!("{name}.log"));
         let file = std::fs::File::create(&log).map_err(|e| e.to_string())?;
         let err = file.try_clone().map_err(|e| e.to_string())?;
-        let child = Command::new(release_bin(bin)?)
+        let child = Command::new(release_bin(bin, "lead")?)
             .args(argv)
             .envs(env.iter().cloned())
             .stdin(Stdio::null())
@@ -463,7 +417,11 @@ async fn run_phase(
             .stderr(err)
             .spawn()
             .map_err(|e| format!("cannot start {bin}: {e}"))?;
-        procs.push(Proc { child });
+        procs.push(Proc {
+            name: name.into(),
+            child,
+            log,
+        });
         Ok(())
     };
     start("scheduler", "cratedigger", &["serve"])?;
@@ -854,20 +812,8 @@ async fn main() -> ExitCode {
     };
     print!("{}", report.text());
     if let Some(path) = &args.markdown {
-        let date = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string();
-        let existing = std::fs::read_to_string(path).unwrap_or_default();
-        let mut md = String::new();
-        if !existing.contains("## What `just bench lead` measures") {
-            md.push_str(MARKDOWN_HEADER);
-        }
-        md.push_str(&report.markdown(&date));
-        let res = std::fs::OpenOptions::new()
-            .append(true)
-            .create(true)
-            .open(path)
-            .and_then(|mut f| std::io::Write::write_all(&mut f, md.as_bytes()));
-        if let Err(e) = res {
-            eprintln!("bench-lead: could not append to {path}: {e}");
+        if let Err(e) = append_markdown(path, MARKDOWN_HEADER, &report.markdown(&now_utc())) {
+            eprintln!("bench-lead: {e}");
             return ExitCode::FAILURE;
         }
         println!("appended to {path}");

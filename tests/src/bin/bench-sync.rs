@@ -24,13 +24,14 @@
 //! if lower), with the speed-up (target >= 10x). The server's
 //! count of requests in any one-second window is checked against each limit as well.
 
+use cratedigger_e2e::bench::{Flags, Proc, append_markdown, now_utc, release_bin};
 use cratedigger_e2e::fixture_server::{self, Stats, max_in_window};
 use cratedigger_e2e::kit;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitCode, Stdio};
+use std::path::Path;
+use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 const USAGE: &str = "usage: bench-sync [--tracks N] [--scale X] [--latency-ms L] [--scouts S] [--markdown FILE]\n\
@@ -66,30 +67,14 @@ fn parse_args() -> Result<Option<Args>, String> {
         scouts: 2,
         markdown: None,
     };
-    let mut it = std::env::args().skip(1);
-    while let Some(arg) = it.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) => (f.to_string(), Some(v.to_string())),
-            None => (arg.clone(), None),
-        };
-        let mut value = |name: &str| {
-            inline
-                .clone()
-                .or_else(|| it.next())
-                .ok_or_else(|| format!("{name} needs a value"))
-        };
-        let num = |name: &str, v: String| -> Result<f64, String> {
-            v.parse::<f64>()
-                .ok()
-                .filter(|n| n.is_finite() && *n > 0.0)
-                .ok_or_else(|| format!("{name} '{v}' is not a positive number"))
-        };
+    let mut flags = Flags::from_env();
+    while let Some((flag, inline)) = flags.next_flag() {
         match flag.as_str() {
-            "--tracks" => a.tracks = num("--tracks", value("--tracks")?)? as usize,
-            "--scale" => a.scale = num("--scale", value("--scale")?)?,
-            "--latency-ms" => a.latency_ms = num("--latency-ms", value("--latency-ms")?)? as u64,
-            "--scouts" => a.scouts = (num("--scouts", value("--scouts")?)? as usize).max(1),
-            "--markdown" => a.markdown = Some(value("--markdown")?),
+            "--tracks" => a.tracks = flags.number(&flag, inline, 1, 1_000_000)?,
+            "--scale" => a.scale = flags.number(&flag, inline, 0.001, 10_000.0)?,
+            "--latency-ms" => a.latency_ms = flags.number(&flag, inline, 0, 60_000)?,
+            "--scouts" => a.scouts = flags.number(&flag, inline, 1, 64)?,
+            "--markdown" => a.markdown = Some(flags.value(&flag, inline)?),
             "-h" | "--help" => return Ok(None),
             other => return Err(format!("unknown argument '{other}'")),
         }
@@ -116,39 +101,6 @@ const PLATFORMS: [Platform; 2] = [
         per_secs: 5.0,
     },
 ];
-
-/// A child killed when dropped.
-struct Proc {
-    name: String,
-    child: Child,
-    log: PathBuf,
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn workspace_root() -> PathBuf {
-    kit::workspace_root()
-}
-
-fn release_bin(name: &str) -> Result<PathBuf, String> {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target"));
-    let p = target.join("release").join(name);
-    if p.exists() {
-        Ok(p)
-    } else {
-        Err(format!(
-            "{} not found: run `cargo build --release --bins -p cratedigger -p cratedigger-workers` first (`just bench sync` does)",
-            p.display()
-        ))
-    }
-}
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -640,7 +592,7 @@ async fn run(args: &Args) -> Result<Report, String> {
         let log = logs.join(format!("{name}.log"));
         let file = std::fs::File::create(&log).map_err(|e| e.to_string())?;
         let err = file.try_clone().map_err(|e| e.to_string())?;
-        let child = Command::new(release_bin(bin)?)
+        let child = Command::new(release_bin(bin, "sync")?)
             .args(argv)
             .envs(env.iter().cloned())
             .stdin(Stdio::null())
@@ -879,20 +831,8 @@ async fn main() -> ExitCode {
     };
     print!("{}", report.text());
     if let Some(path) = &args.markdown {
-        let date = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string();
-        let existing = std::fs::read_to_string(path).unwrap_or_default();
-        let mut md = String::new();
-        if !existing.contains("## What `just bench sync` measures") {
-            md.push_str(MARKDOWN_HEADER);
-        }
-        md.push_str(&report.markdown(&date));
-        let res = std::fs::OpenOptions::new()
-            .append(true)
-            .create(true)
-            .open(path)
-            .and_then(|mut f| std::io::Write::write_all(&mut f, md.as_bytes()));
-        if let Err(e) = res {
-            eprintln!("bench-sync: could not append to {path}: {e}");
+        if let Err(e) = append_markdown(path, MARKDOWN_HEADER, &report.markdown(&now_utc())) {
+            eprintln!("bench-sync: {e}");
             return ExitCode::FAILURE;
         }
         println!("appended to {path}");

@@ -495,7 +495,7 @@ impl MetadataPlatform for Spotify {
 
 /// A 401 from the API (the token is no longer accepted), as opposed to a 403 (refused).
 fn is_unauthorized(e: &PlatformError) -> bool {
-    e.class == ErrorClass::Auth && e.detail.starts_with("HTTP 401")
+    e.class == ErrorClass::Auth && e.status == Some(401)
 }
 
 /// Spotify ids are base 62; anything else is refused before a call is made.
