@@ -101,11 +101,15 @@ pub struct HttpConfig {
     /// Extra spacing the rate limiter adds between requests, in percent of the limit's
     /// spacing: platforms count arrivals on their side, after network jitter.
     pub rate_margin_pct: f64,
-    /// Allowance, in ms, for the delay between a request leaving the limiter and reaching
-    /// the platform (a busy CPU, a slow connect): the sliding log of send times spans the
-    /// limit's window plus this, so a late sender cannot put one request too many into the
-    /// platform's window. Costs throughput at low limits (1/s becomes 1 per 1.25 s).
+    /// Least allowance, in ms, for the delay between a request leaving the limiter and
+    /// reaching the platform (network jitter): the sliding log of send times spans the
+    /// limit's window plus the allowance, so a late sender cannot put one request too many
+    /// into the platform's window. The allowance grows with how late this process wakes up
+    /// (a busy CPU: 4 x the decaying peak lateness of its rate-limit waits), up to
+    /// `rate_jitter_max_ms`; it is paid in throughput (1/s with 200 ms becomes 1 per 1.25 s).
     pub rate_jitter_ms: u64,
+    /// Most allowance, in ms, however late the process wakes up.
+    pub rate_jitter_max_ms: u64,
 }
 
 impl Default for HttpConfig {
@@ -116,7 +120,8 @@ impl Default for HttpConfig {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             user_agent: DEFAULT_USER_AGENT.into(),
             rate_margin_pct: 5.0,
-            rate_jitter_ms: 200,
+            rate_jitter_ms: 50,
+            rate_jitter_max_ms: 400,
         }
     }
 }

@@ -24,6 +24,7 @@ pub struct PlatformContext {
     limits: Arc<BTreeMap<String, RateLimitConfig>>,
     margin: f64,
     jitter: std::time::Duration,
+    jitter_max: std::time::Duration,
     breaker_cfg: Arc<BreakerConfig>,
     cache: ResponseCache,
     breakers: Arc<Mutex<HashMap<String, CircuitBreaker>>>,
@@ -78,6 +79,7 @@ impl PlatformContext {
             limits: Arc::new(cfg.limits.clone()),
             margin: cfg.http.rate_margin_pct / 100.0,
             jitter: std::time::Duration::from_millis(cfg.http.rate_jitter_ms),
+            jitter_max: std::time::Duration::from_millis(cfg.http.rate_jitter_max_ms),
             breaker_cfg: Arc::new(cfg.breaker.clone()),
             cache,
             breakers: Arc::default(),
@@ -118,7 +120,7 @@ impl PlatformContext {
             self.limits.get(info.id),
             self.margin,
         )
-        .with_jitter(self.jitter)
+        .with_jitter(self.jitter, self.jitter_max)
     }
 
     /// The platform's limiter: fleet-wide in Redis when the context has Redis.

@@ -300,7 +300,7 @@ impl Downloader {
             Admission::Go(wait) => {
                 let mut waited = wait;
                 if !wait.is_zero() {
-                    tokio::time::sleep(wait).await;
+                    crate::limiter::sleep_measuring_lateness(wait).await;
                 }
                 loop {
                     let more = self.limiter.confirm().await;
@@ -319,7 +319,7 @@ impl Downloader {
                             )
                             .with_retry_after(Some(more)));
                     }
-                    tokio::time::sleep(more).await;
+                    crate::limiter::sleep_measuring_lateness(more).await;
                 }
             }
             Admission::Refused(wait) | Admission::Parked(wait) => Err(self

@@ -862,7 +862,7 @@ impl HttpClient {
                     Admission::Go(wait) => {
                         let mut waited = wait;
                         if !wait.is_zero() {
-                            tokio::time::sleep(wait).await;
+                            crate::limiter::sleep_measuring_lateness(wait).await;
                         }
                         // the last gate: a late wake-up must not bunch up behind others
                         loop {
@@ -885,7 +885,7 @@ impl HttpClient {
                                 e.attempts = attempt - 1;
                                 return Err(e);
                             }
-                            tokio::time::sleep(more).await;
+                            crate::limiter::sleep_measuring_lateness(more).await;
                         }
                         metrics::histogram!("cratedigger_ratelimit_wait_seconds", "platform" => platform.clone())
                             .record(waited.as_secs_f64());

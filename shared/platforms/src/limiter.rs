@@ -61,15 +61,30 @@ pub struct Rate {
     /// put one request too many into its window.
     pub margin: f64,
     /// Added to the sliding log's window: the delay a request may take between leaving the
-    /// limiter and reaching the platform (see `HttpConfig::rate_jitter_ms`).
+    /// limiter and reaching the platform (see `HttpConfig::rate_jitter_ms`). The minimum:
+    /// [`Limiter::confirm`] adds what this process's measured lateness calls for, up to
+    /// `jitter_max`.
     pub jitter: Duration,
+    /// Ceiling of the allowance when the process is late (see `HttpConfig::rate_jitter_max_ms`).
+    pub jitter_max: Duration,
 }
 
 impl Rate {
-    /// The same limit with a send-delay allowance on the sliding log.
-    pub fn with_jitter(mut self, jitter: Duration) -> Rate {
+    /// The same limit with a send-delay allowance on the sliding log: at least `jitter`,
+    /// at most `jitter_max` when this process wakes up late.
+    pub fn with_jitter(mut self, jitter: Duration, jitter_max: Duration) -> Rate {
         self.jitter = jitter;
+        self.jitter_max = jitter_max.max(jitter);
         self
+    }
+
+    /// The allowance for a process whose waits currently wake up `lateness` late:
+    /// [`LATENESS_FACTOR`] times it on top of the minimum, capped at `jitter_max`. A request
+    /// leaves the limiter through several wake-ups (the slot, the confirmation's reply, the
+    /// HTTP client), each as late as the measured one on a busy CPU.
+    pub fn allowance(&self, lateness: Duration) -> Duration {
+        (self.jitter + lateness.saturating_mul(LATENESS_FACTOR))
+            .min(self.jitter_max.max(self.jitter))
     }
 
     /// The platform's default, overridden by configuration, with `margin`.
@@ -97,6 +112,7 @@ impl Rate {
                 0.0
             },
             jitter: Duration::ZERO,
+            jitter_max: Duration::ZERO,
         }
     }
 
@@ -127,6 +143,70 @@ impl Rate {
     pub fn per_second(&self) -> f64 {
         f64::from(self.requests) / self.per.as_secs_f64()
     }
+}
+
+/// How many times the measured lateness is added to the send-delay allowance.
+pub const LATENESS_FACTOR: u32 = 4;
+
+/// Half-life of the lateness peak: a busy spell raises the allowance at once; it comes back
+/// down within a minute of the machine calming.
+const LATENESS_HALF_LIFE: Duration = Duration::from_secs(10);
+
+/// How late this process's waits for a rate-limit slot wake up — a decaying peak. A send
+/// can slip behind the time the sliding log records for it by about this much per wake-up,
+/// so the allowance follows it instead of being a constant paid in throughput when the
+/// machine is quiet (measured in `just bench sync`, docs/benchmarks.md).
+#[derive(Debug)]
+pub struct Lateness {
+    peak: Mutex<(Duration, Instant)>,
+}
+
+impl Default for Lateness {
+    fn default() -> Self {
+        Self {
+            peak: Mutex::new((Duration::ZERO, Instant::now())),
+        }
+    }
+}
+
+impl Lateness {
+    /// Records one wake-up `late` after its deadline.
+    pub fn observe(&self, late: Duration) {
+        let now = Instant::now();
+        let Ok(mut p) = self.peak.lock() else {
+            return;
+        };
+        let decayed = decay(p.0, now.saturating_duration_since(p.1));
+        *p = (decayed.max(late), now);
+    }
+
+    /// The decayed peak now.
+    pub fn current(&self) -> Duration {
+        let Ok(p) = self.peak.lock() else {
+            return Duration::ZERO;
+        };
+        decay(p.0, Instant::now().saturating_duration_since(p.1))
+    }
+}
+
+fn decay(peak: Duration, elapsed: Duration) -> Duration {
+    let halvings = elapsed.as_secs_f64() / LATENESS_HALF_LIFE.as_secs_f64();
+    peak.mul_f64(0.5f64.powf(halvings.min(64.0)))
+}
+
+/// The lateness of this process (one per process: CPU contention is the process's, not a
+/// platform's).
+pub fn lateness() -> &'static Lateness {
+    static LATENESS: std::sync::OnceLock<Lateness> = std::sync::OnceLock::new();
+    LATENESS.get_or_init(Lateness::default)
+}
+
+/// Sleeps `wait` (a booked slot, a full sliding window) and records how late the wake-up
+/// came in [`lateness`].
+pub async fn sleep_measuring_lateness(wait: Duration) {
+    let deadline = Instant::now() + wait;
+    tokio::time::sleep_until(deadline).await;
+    lateness().observe(Instant::now().saturating_duration_since(deadline));
 }
 
 /// The limiter's answer to "may I send a request?".
@@ -357,8 +437,12 @@ impl Limiter {
     /// time is logged), else how long to wait before asking again, because the window
     /// already holds the limit (a caller woke up late behind punctual ones).
     pub async fn confirm(&self) -> Duration {
+        let mut rate = self.rate;
+        rate.jitter = rate.allowance(lateness().current());
+        metrics::gauge!("cratedigger_ratelimit_allowance_seconds", "platform" => self.platform.to_string())
+            .set(rate.jitter.as_secs_f64());
         let Backend::Redis { conn, log_key, .. } = &self.backend else {
-            return self.local.confirm(&self.rate);
+            return self.local.confirm(&rate);
         };
         let member = format!(
             "{:x}-{:x}",
@@ -371,8 +455,8 @@ impl Limiter {
         let mut conn = conn.clone();
         let res: Result<i64, redis::RedisError> = CONFIRM
             .key(&**log_key)
-            .arg(micros(self.rate.log_window()))
-            .arg(self.rate.log_limit())
+            .arg(micros(rate.log_window()))
+            .arg(rate.log_limit())
             .arg(member)
             .invoke_async(&mut conn)
             .await;
@@ -380,7 +464,7 @@ impl Limiter {
             Ok(wait_us) => Duration::from_micros(u64::try_from(wait_us).unwrap_or(0)),
             Err(e) => {
                 self.redis_failed(&e);
-                self.local.confirm(&self.rate)
+                self.local.confirm(&rate)
             }
         }
     }
@@ -430,7 +514,43 @@ mod tests {
             burst,
             margin: 0.0,
             jitter: Duration::ZERO,
+            jitter_max: Duration::ZERO,
         }
+    }
+
+    #[test]
+    fn the_allowance_grows_with_lateness_between_its_floor_and_ceiling() {
+        let r =
+            rate(20, 1000, 1).with_jitter(Duration::from_millis(50), Duration::from_millis(400));
+        assert_eq!(r.allowance(Duration::ZERO), Duration::from_millis(50));
+        assert_eq!(
+            r.allowance(Duration::from_millis(10)),
+            Duration::from_millis(50 + 10 * u64::from(LATENESS_FACTOR))
+        );
+        assert_eq!(
+            r.allowance(Duration::from_secs(5)),
+            Duration::from_millis(400)
+        );
+        // A ceiling below the floor never lowers the floor.
+        let r = rate(20, 1000, 1).with_jitter(Duration::from_millis(300), Duration::ZERO);
+        assert_eq!(
+            r.allowance(Duration::from_secs(1)),
+            Duration::from_millis(300)
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn lateness_keeps_the_peak_and_halves_it_every_half_life() {
+        let l = Lateness::default();
+        assert_eq!(l.current(), Duration::ZERO);
+        l.observe(Duration::from_millis(80));
+        l.observe(Duration::from_millis(20));
+        assert_eq!(l.current(), Duration::from_millis(80));
+        tokio::time::advance(LATENESS_HALF_LIFE).await;
+        let halved = l.current().as_secs_f64();
+        assert!((halved - 0.040).abs() < 1e-6, "{halved}");
+        tokio::time::advance(LATENESS_HALF_LIFE * 6).await;
+        assert!(l.current() < Duration::from_millis(1));
     }
 
     #[test]

@@ -295,6 +295,7 @@ async fn redis_gcra_books_slots_in_order_across_limiters_and_refuses_far_ones() 
         burst: 1,
         margin: 0.0,
         jitter: Duration::ZERO,
+        jitter_max: Duration::ZERO,
     };
     // two processes' limiters on one key
     let l1 = Limiter::redis("mb", rate, conn.clone(), &p, Arc::default());
