@@ -30,6 +30,7 @@
 use cratedigger_audio::spectrum::LosslessVerdict;
 use cratedigger_audio::testing::{self, Genre};
 use cratedigger_audio::verify::{VerifyOptions, VerifyReport, verify_file};
+use cratedigger_e2e::bench::machine;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -244,23 +245,6 @@ impl Tally {
 
 fn verdict_mark(ok: bool) -> &'static str {
     if ok { "ok" } else { "**MISS**" }
-}
-
-fn machine() -> String {
-    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let model = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|c| {
-            c.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let load = std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|l| l.split_whitespace().next().map(str::to_string))
-        .unwrap_or_else(|| "?".into());
-    format!("{cpus} CPUs ({model}), load average {load} at the start")
 }
 
 fn run(args: &Args) -> Result<String, String> {

@@ -32,6 +32,7 @@ use cratedigger_domain::acquisition::{
     Availability, DownloadRef, PeerInfo, RankedCandidate, SourceCandidate,
 };
 use cratedigger_domain::{ArtistCredit, ArtistRole, PlatformTrack, WantedTrack};
+use cratedigger_e2e::bench::{Rng, machine, now_utc};
 use cratedigger_music::matching::{MatchWeights, Thresholds, score};
 use cratedigger_music::ranking::{
     PeerReputation, RankingContext, RankingPolicy, factor, group_folders, rank,
@@ -40,7 +41,7 @@ use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::hint::black_box;
 use std::process::ExitCode;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 const USAGE: &str = "usage: bench-ranking [--items N] [--candidates N] [--runs N] [--markdown FILE]\n\
     --items N        wanted tracks (default 10000)\n\
@@ -86,28 +87,6 @@ fn parse_args() -> Result<Option<Args>, String> {
 
 // ------------------------------------------------------------------------------------------
 // Deterministic generator
-
-/// splitmix64: deterministic, so every run generates the same set.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-    fn chance(&mut self, p: f64) -> bool {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64 <= p
-    }
-    fn pick<'a>(&mut self, xs: &'a [&'a str]) -> &'a str {
-        xs[self.below(xs.len())]
-    }
-}
 
 const FIRST: &[&str] = &[
     "Adam", "Alice", "Anna", "Ben", "Boris", "Carl", "Chloe", "Dan", "Elena", "Emma", "Felix",
@@ -543,45 +522,6 @@ fn run_matching(items: &[Item]) -> f32 {
 
 fn secs_fmt(d: Duration) -> String {
     format!("{:.3} s", d.as_secs_f64())
-}
-
-fn now_utc() -> String {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let days = (secs / 86_400) as i64;
-    let (h, m) = ((secs % 86_400) / 3600, (secs % 3600) / 60);
-    // civil from days (Howard Hinnant)
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let mo = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(mo <= 2);
-    format!("{y:04}-{mo:02}-{d:02} {h:02}:{m:02} UTC")
-}
-
-fn machine() -> String {
-    let cpus = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(0);
-    let model = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|c| {
-            c.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let load = std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|l| l.split_whitespace().next().map(str::to_string))
-        .unwrap_or_else(|| "?".into());
-    format!("{cpus} CPUs ({model}), load average {load} at the start")
 }
 
 fn run(args: &Args) -> Result<String, String> {
