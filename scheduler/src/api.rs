@@ -200,17 +200,7 @@ async fn create_sync(
         .is_some_and(|v| v.starts_with("application/json"));
     let (bytes, name, source, lane, url) = if is_json {
         parse_params(&params, &[])?;
-        let de = &mut serde_json::Deserializer::from_slice(&body);
-        let req: CreateSyncJson = serde_path_to_error::deserialize(de).map_err(|e| {
-            let path = e.path().to_string();
-            let inner = e.into_inner().to_string();
-            let field = if path == "." {
-                inner.split('`').nth(1).unwrap_or("body").to_string()
-            } else {
-                path
-            };
-            ApiError::bad_field(&field, format!("invalid request body: {inner}"))
-        })?;
+        let req: CreateSyncJson = json_body(&body)?;
         match (req.playlist, req.url) {
             (Some(_), Some(_)) => {
                 return Err(ApiError::bad_field(
@@ -557,15 +547,27 @@ pub struct RedriveRequest {
     pub max: Option<u64>,
 }
 
+/// Parses a JSON request body; a bad one is a 400 naming the field (its path, or the
+/// unknown/missing field's name for a top-level error) and what was wrong.
+pub fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        let field = if path == "." {
+            inner.split('`').nth(1).unwrap_or("body").to_string()
+        } else {
+            path
+        };
+        ApiError::bad_field(&field, format!("invalid request body: {inner}"))
+    })
+}
+
 async fn dlq_redrive(State(st): State<ApiState>, body: Bytes) -> ApiResult<impl IntoResponse> {
     let req: RedriveRequest = if body.is_empty() {
         RedriveRequest::default()
     } else {
-        let de = &mut serde_json::Deserializer::from_slice(&body);
-        serde_path_to_error::deserialize(de).map_err(|e| {
-            let path = e.path().to_string();
-            ApiError::bad_field(&path, format!("invalid request body: {}", e.into_inner()))
-        })?
+        json_body(&body)?
     };
     let max = req.max.unwrap_or(1000);
     let mut redriven = serde_json::Map::new();

@@ -160,3 +160,58 @@ impl Rng {
         xs[self.below(xs.len())]
     }
 }
+
+/// Starts the release fleet a sync benchmark measures — `cratedigger serve` (waited for on
+/// `<api>/readyz`, 60 s at most), `research-lead`, `scouts` metadata scouts, `consolidator` —
+/// with `env`, each writing to `<logs>/<name>.log`; the processes end when the list is dropped.
+pub async fn start_fleet(
+    recipe: &str,
+    env: &[(String, String)],
+    logs: &std::path::Path,
+    api: &str,
+    scouts: usize,
+) -> Result<Vec<Proc>, String> {
+    let mut procs: Vec<Proc> = Vec::new();
+    let mut start = |name: &str, bin: &str, argv: &[&str]| -> Result<(), String> {
+        let log = logs.join(format!("{name}.log"));
+        let file = std::fs::File::create(&log).map_err(|e| e.to_string())?;
+        let err = file.try_clone().map_err(|e| e.to_string())?;
+        let child = std::process::Command::new(release_bin(bin, recipe)?)
+            .args(argv)
+            .envs(env.iter().cloned())
+            .stdin(std::process::Stdio::null())
+            .stdout(file)
+            .stderr(err)
+            .spawn()
+            .map_err(|e| format!("cannot start {bin}: {e}"))?;
+        procs.push(Proc {
+            name: name.into(),
+            child,
+            log,
+        });
+        Ok(())
+    };
+    start("scheduler", "cratedigger", &["serve"])?;
+    let http = reqwest::Client::new();
+    let ready = std::time::Instant::now();
+    loop {
+        if let Ok(r) = http.get(format!("{api}/readyz")).send().await
+            && r.status().is_success()
+        {
+            break;
+        }
+        if ready.elapsed() > std::time::Duration::from_secs(60) {
+            return Err(format!(
+                "the scheduler was not ready after 60 s; see {}",
+                logs.display()
+            ));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    start("research-lead", "research-lead", &[])?;
+    for i in 0..scouts {
+        start(&format!("scout-{i}"), "metadata-scout", &[])?;
+    }
+    start("consolidator", "consolidator", &[])?;
+    Ok(procs)
+}

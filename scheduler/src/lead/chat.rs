@@ -141,17 +141,7 @@ pub async fn planner_context(store: &Store) -> Result<Value, sqlx::Error> {
 
 /// The `POST /v1/chat` handler.
 pub async fn chat_route(State(st): State<ApiState>, body: Bytes) -> Result<Response, ApiError> {
-    let de = &mut serde_json::Deserializer::from_slice(&body);
-    let req: ChatRequest = serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner().to_string();
-        let field = if path == "." {
-            inner.split('`').nth(1).unwrap_or("body").to_string()
-        } else {
-            path
-        };
-        ApiError::bad_field(&field, format!("invalid request body: {inner}"))
-    })?;
+    let req: ChatRequest = crate::api::json_body(&body)?;
     let message = req.message.trim().to_string();
     if message.is_empty() {
         return Err(ApiError::bad_field("message", "the message is empty"));

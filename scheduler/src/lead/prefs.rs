@@ -297,17 +297,7 @@ pub async fn put_route(
     body: axum::body::Bytes,
 ) -> Result<axum::Json<Value>, crate::api::ApiError> {
     use crate::api::ApiError;
-    let de = &mut serde_json::Deserializer::from_slice(&body);
-    let b: PutPreferences = serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner().to_string();
-        let field = if path == "." {
-            inner.split('`').nth(1).unwrap_or("body").to_string()
-        } else {
-            path
-        };
-        ApiError::bad_field(&field, format!("invalid request body: {inner}"))
-    })?;
+    let b: PutPreferences = crate::api::json_body(&body)?;
     let min_quality = match b.min_quality.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(q) => {

@@ -33,7 +33,7 @@
 //! (`lead_decisions`). Also shown: `POST /v1/chat` to the first LLM request (HTTP, the
 //! conversation, history and preferences read from Postgres), measured by this program.
 
-use cratedigger_e2e::bench::{Flags, Proc, append_markdown, now_utc, release_bin};
+use cratedigger_e2e::bench::{Flags, append_markdown, now_utc, start_fleet};
 use cratedigger_e2e::fake_openai::{FakeOpenAi, Scripted, final_message, tool_calls};
 use cratedigger_e2e::fixture_server;
 use cratedigger_e2e::kit;
@@ -41,7 +41,7 @@ use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
 use std::path::Path;
-use std::process::{Command, ExitCode, Stdio};
+use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 const USAGE: &str = "usage: bench-lead [--requests N] [--llm-latency-ms L] [--platform-latency-ms P] [--scouts S] [--parallel K] [--markdown FILE]\n\
@@ -404,48 +404,8 @@ async fn run_phase(
             server.base_url(),
         ));
     }
-    let mut procs: Vec<Proc> = Vec::new();
-    let mut start = |name: &str, bin: &str, argv: &[&str]| -> Result<(), String> {
-        let log = logs.join(format!("{name}.log"));
-        let file = std::fs::File::create(&log).map_err(|e| e.to_string())?;
-        let err = file.try_clone().map_err(|e| e.to_string())?;
-        let child = Command::new(release_bin(bin, "lead")?)
-            .args(argv)
-            .envs(env.iter().cloned())
-            .stdin(Stdio::null())
-            .stdout(file)
-            .stderr(err)
-            .spawn()
-            .map_err(|e| format!("cannot start {bin}: {e}"))?;
-        procs.push(Proc {
-            name: name.into(),
-            child,
-            log,
-        });
-        Ok(())
-    };
-    start("scheduler", "cratedigger", &["serve"])?;
+    let procs = start_fleet("lead", &env, &logs, &api, args.scouts).await?;
     let http = reqwest::Client::new();
-    let ready = Instant::now();
-    loop {
-        if let Ok(r) = http.get(format!("{api}/readyz")).send().await
-            && r.status().is_success()
-        {
-            break;
-        }
-        if ready.elapsed() > Duration::from_secs(60) {
-            return Err(format!(
-                "the scheduler was not ready after 60 s; see {}",
-                logs.display()
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    start("research-lead", "research-lead", &[])?;
-    for i in 0..args.scouts {
-        start(&format!("scout-{i}"), "metadata-scout", &[])?;
-    }
-    start("consolidator", "consolidator", &[])?;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let pg = sqlx::PgPool::connect(&db_url)
         .await

@@ -24,14 +24,14 @@
 //! if lower), with the speed-up (target >= 10x). The server's
 //! count of requests in any one-second window is checked against each limit as well.
 
-use cratedigger_e2e::bench::{Flags, Proc, append_markdown, now_utc, release_bin};
+use cratedigger_e2e::bench::{Flags, append_markdown, now_utc, start_fleet};
 use cratedigger_e2e::fixture_server::{self, Stats, max_in_window};
 use cratedigger_e2e::kit;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
 use std::path::Path;
-use std::process::{Command, ExitCode, Stdio};
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 const USAGE: &str = "usage: bench-sync [--tracks N] [--scale X] [--latency-ms L] [--scouts S] [--markdown FILE]\n\
@@ -587,48 +587,8 @@ async fn run(args: &Args) -> Result<Report, String> {
         ));
     }
 
-    let mut procs: Vec<Proc> = Vec::new();
-    let mut start = |name: &str, bin: &str, argv: &[&str]| -> Result<(), String> {
-        let log = logs.join(format!("{name}.log"));
-        let file = std::fs::File::create(&log).map_err(|e| e.to_string())?;
-        let err = file.try_clone().map_err(|e| e.to_string())?;
-        let child = Command::new(release_bin(bin, "sync")?)
-            .args(argv)
-            .envs(env.iter().cloned())
-            .stdin(Stdio::null())
-            .stdout(file)
-            .stderr(err)
-            .spawn()
-            .map_err(|e| format!("cannot start {bin}: {e}"))?;
-        procs.push(Proc {
-            name: name.into(),
-            child,
-            log,
-        });
-        Ok(())
-    };
-    start("scheduler", "cratedigger", &["serve"])?;
+    let procs = start_fleet("sync", &env, &logs, &api, args.scouts).await?;
     let http = reqwest::Client::new();
-    let ready = Instant::now();
-    loop {
-        if let Ok(r) = http.get(format!("{api}/readyz")).send().await
-            && r.status().is_success()
-        {
-            break;
-        }
-        if ready.elapsed() > Duration::from_secs(60) {
-            return Err(format!(
-                "the scheduler was not ready after 60 s; see {}",
-                logs.display()
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    start("research-lead", "research-lead", &[])?;
-    for i in 0..args.scouts {
-        start(&format!("scout-{i}"), "metadata-scout", &[])?;
-    }
-    start("consolidator", "consolidator", &[])?;
     // let every worker connect before the clock starts
     tokio::time::sleep(Duration::from_secs(2)).await;
 
