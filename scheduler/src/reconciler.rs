@@ -232,5 +232,13 @@ pub async fn run(fleet: Fleet, store: Store, mut stop: tokio::sync::watch::Recei
         {
             tracing::warn!(error = %e, "could not trim processed job ids; will try again");
         }
+        // Expired platform answers (the L3 cache) go too, a bounded batch per sweep.
+        match cratedigger_platforms::cache::purge_expired(store.pool(), 10_000).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(rows = n, "purged expired platform cache rows"),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not purge the expired platform cache; will try again")
+            }
+        }
     }
 }

@@ -10,11 +10,16 @@
 //! headers (tokens) are not part of it. Every lookup is counted as
 //! `cratedigger_cache_requests_total{level,result}` (`result` = hit, miss or error).
 //!
+//! Identical questions asked at the same time in one process go to the platform once
+//! ([`ResponseCache::single_flight`]): the first caller asks, the others wait for it and
+//! read its answer from L1 (counted as `cratedigger_cache_coalesced_total`).
+//!
 //! L3 lives in the database of record. Scouts never write the domain tables; this table is
 //! a disposable cache of platform answers (safe to truncate at any time).
 
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
@@ -118,6 +123,8 @@ pub struct CacheStats {
     pub l3: (u64, u64),
     /// Lookups or writes that failed (Redis or PostgreSQL unavailable).
     pub errors: u64,
+    /// Callers that waited for an identical request in flight instead of sending their own.
+    pub coalesced: u64,
 }
 
 #[derive(Debug, Default)]
@@ -125,6 +132,37 @@ struct Counters {
     hits: [AtomicU64; 3],
     misses: [AtomicU64; 3],
     errors: AtomicU64,
+    coalesced: AtomicU64,
+}
+
+/// Requests in flight in this process, by L1 key: one async lock per question.
+type InFlight = std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>;
+
+/// Held by the one caller that asks the platform for a key; dropping it lets the callers
+/// waiting on the same key read the answer from the cache (or ask themselves when there
+/// was no answer to cache, after a transient failure).
+pub struct Flight {
+    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+    lock: Arc<tokio::sync::Mutex<()>>,
+    key: String,
+    inflight: Arc<InFlight>,
+    /// Whether another caller held the key first (the answer may now be in the cache).
+    pub waited: bool,
+}
+
+impl Drop for Flight {
+    fn drop(&mut self) {
+        self.guard.take();
+        let Ok(mut map) = self.inflight.lock() else {
+            return;
+        };
+        // The map and this flight hold the only references: nobody else waits on the key.
+        if Arc::strong_count(&self.lock) == 2
+            && map.get(&self.key).is_some_and(|l| Arc::ptr_eq(l, &self.lock))
+        {
+            map.remove(&self.key);
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -156,6 +194,7 @@ pub struct ResponseCache {
     prefix: Arc<str>,
     counters: Arc<Counters>,
     warned_l3: Arc<AtomicBool>,
+    inflight: Arc<InFlight>,
 }
 
 impl std::fmt::Debug for ResponseCache {
@@ -256,6 +295,7 @@ impl ResponseCache {
             prefix: prefix.into(),
             counters: Arc::default(),
             warned_l3: Arc::new(AtomicBool::new(false)),
+            inflight: Arc::default(),
         }
     }
 
@@ -283,6 +323,37 @@ impl ResponseCache {
             l2: pair(1),
             l3: pair(2),
             errors: c.errors.load(Ordering::Relaxed),
+            coalesced: c.coalesced.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Waits until no other caller of this process is asking the platform the same
+    /// question, then returns the right to ask. A caller that had to wait
+    /// ([`Flight::waited`]) should look in the cache again first: a burst of identical
+    /// lookups (the same track on several playlist lines) costs one request, not one each.
+    pub async fn single_flight(&self, platform: &str, key: &str) -> Flight {
+        let key = Self::l1_key(platform, key);
+        let lock = {
+            let mut map = match self.inflight.lock() {
+                Ok(m) => m,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            map.entry(key.clone()).or_default().clone()
+        };
+        let (guard, waited) = match lock.clone().try_lock_owned() {
+            Ok(g) => (g, false),
+            Err(_) => {
+                self.counters.coalesced.fetch_add(1, Ordering::Relaxed);
+                metrics::counter!("cratedigger_cache_coalesced_total").increment(1);
+                (lock.clone().lock_owned().await, true)
+            }
+        };
+        Flight {
+            guard: Some(guard),
+            lock,
+            key,
+            inflight: self.inflight.clone(),
+            waited,
         }
     }
 
@@ -453,19 +524,20 @@ impl ResponseCache {
         }
     }
 
-    /// Deletes expired L3 rows, at most `limit` (bounded work; call it from a periodic
-    /// task). Returns how many went.
-    pub async fn purge_expired(&self, limit: i64) -> Result<u64, sqlx::Error> {
-        let Some(pool) = &self.pool else { return Ok(0) };
-        let done = sqlx::query(
-            "DELETE FROM platform_cache WHERE ctid IN \
-             (SELECT ctid FROM platform_cache WHERE expires_at <= now() LIMIT $1)",
-        )
-        .bind(limit)
-        .execute(pool)
-        .await?;
-        Ok(done.rows_affected())
-    }
+}
+
+/// Deletes expired L3 rows, at most `limit` (bounded work per call), so the table does not
+/// grow with every answer ever cached; the scheduler's reconciler calls it on each sweep.
+/// Returns how many went.
+pub async fn purge_expired(pool: &PgPool, limit: i64) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "DELETE FROM platform_cache WHERE ctid IN \
+         (SELECT ctid FROM platform_cache WHERE expires_at <= now() LIMIT $1)",
+    )
+    .bind(limit)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
 }
 
 /// A PostgreSQL pool for L3 that connects on first use, so building the platform layer

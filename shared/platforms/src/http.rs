@@ -797,18 +797,17 @@ impl HttpClient {
             && let Some((level, hit)) = cache.get(&self.platform, key).await
         {
             tracing::trace!(platform = %self.platform, level = level.as_str(), url, "cache hit");
-            return match hit {
-                Cached::Body(body) => Ok(Fetched { body, attempts: 0 }),
-                Cached::NotFound(detail) => {
-                    let mut e = PlatformError::new(
-                        self.platform.clone(),
-                        ErrorClass::NotFound,
-                        format!("{detail} (cached answer)"),
-                    );
-                    e.attempts = 0;
-                    Err(e)
-                }
-            };
+            return Self::from_cache(&self.platform, hit);
+        }
+        let flight = match (cache, &key) {
+            (Some(cache), Some(key)) => Some(cache.single_flight(&self.platform, key).await),
+            _ => None,
+        };
+        if flight.as_ref().is_some_and(|f| f.waited)
+            && let (Some(cache), Some(key)) = (cache, &key)
+            && let Some((_, hit)) = cache.get(&self.platform, key).await
+        {
+            return Self::from_cache(&self.platform, hit);
         }
         let result = self.fetch_live(method, url, opts).await;
         if let (Some(cache), Some(key)) = (cache, key) {
@@ -834,6 +833,22 @@ impl HttpClient {
             }
         }
         result
+    }
+
+    /// A cached answer as the live call would have returned it (no attempts made).
+    fn from_cache(platform: &str, hit: Cached) -> Result<Fetched<Arc<[u8]>>, PlatformError> {
+        match hit {
+            Cached::Body(body) => Ok(Fetched { body, attempts: 0 }),
+            Cached::NotFound(detail) => {
+                let mut e = PlatformError::new(
+                    platform.to_string(),
+                    ErrorClass::NotFound,
+                    format!("{detail} (cached answer)"),
+                );
+                e.attempts = 0;
+                Err(e)
+            }
+        }
     }
 
     /// The call itself: breaker, limiter, request, retry policy; `Retry-After` handling.

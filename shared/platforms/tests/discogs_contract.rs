@@ -285,8 +285,9 @@ async fn search_fetches_the_tracklists_of_the_first_releases() {
         }
     })
     .await;
+    // A mix no entry carries: the first 3 releases' tracklists are all read.
     let hits = dc(&srv)
-        .search("Rick Astley", "Never Gonna Give You Up (Cake Mix)")
+        .search("Rick Astley", "Never Gonna Give You Up (Dub Mix)")
         .await
         .unwrap();
     assert_eq!(
@@ -302,6 +303,17 @@ async fn search_fetches_the_tracklists_of_the_first_releases() {
     let ids: Vec<&str> = hits.iter().map(|t| t.platform_id.as_str()).collect();
     assert_eq!(ids, vec!["1503102#A", "1503102#B1", "1503102#B2"]);
     assert_eq!(hits[0].mix.as_deref(), Some("Cake Mix"));
+
+    // The wanted version (title, mix and a duration) in the first tracklist: no more lookups.
+    for wanted in [
+        "Never Gonna Give You Up (Cake Mix)",
+        "never gonna give you up",
+    ] {
+        let before = srv.paths().len();
+        let hits = dc(&srv).search("Rick Astley", wanted).await.unwrap();
+        assert_eq!(srv.paths().len() - before, 2, "search + one tracklist for {wanted}");
+        assert_eq!(hits.len(), 3, "every version of that release stays: {hits:?}");
+    }
 
     // A title that no entry carries yields nothing (entries are filtered by title).
     let none = dc_with(

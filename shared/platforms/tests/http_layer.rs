@@ -431,6 +431,70 @@ async fn repeats_are_served_by_l1_then_l2_then_l3_without_a_request() {
     clean(&conn, &format!("{p}:cache:*")).await;
 }
 
+#[tokio::test]
+async fn identical_lookups_in_flight_at_once_cost_one_request() {
+    let server = server().await;
+    server.set_latency(Duration::from_millis(200));
+    let conn = redis().await;
+    let p = prefix("flight");
+    let cfg = config(&server);
+    let ctx = PlatformContext::new(&cfg, Some(conn.clone()), None, &p);
+    let mb = Arc::new(MusicBrainz::from_config(&cfg.musicbrainz, &cfg.http, &ctx).unwrap());
+
+    // eight playlist lines naming the same recording, researched at the same moment
+    let calls: Vec<_> = (0..8)
+        .map(|_| {
+            let mb = mb.clone();
+            tokio::spawn(async move { mb.recording(MBID).await })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for c in calls {
+        answers.push(c.await.unwrap().unwrap().expect("the recording is found"));
+    }
+    assert!(answers.windows(2).all(|w| w[0] == w[1]), "every caller gets the same answer");
+    assert_eq!(server.stats().total, 1, "one request for eight identical lookups");
+    let s = ctx.cache_stats();
+    assert_eq!(s.coalesced, 7, "{s:?}");
+
+    // a different question is not held back by the first one's flight
+    server.set_latency(Duration::ZERO);
+    let (a, b) = tokio::join!(
+        mb.search_recordings("Fleetwood Mac", "Dreams"),
+        mb.search_recordings("Daft Punk", "Around the World")
+    );
+    a.unwrap();
+    b.unwrap();
+    assert_eq!(server.stats().total, 3);
+    assert_eq!(ctx.cache_stats().coalesced, 7);
+    clean(&conn, &format!("{p}:*")).await;
+}
+
+#[tokio::test]
+async fn expired_l3_rows_are_purged_in_bounded_batches_and_live_ones_stay() {
+    let (pool, _db) = migrated_pool().await;
+    for (i, age) in [("a", "-1 hour"), ("b", "-1 second"), ("c", "-2 days"), ("d", "+1 day")] {
+        sqlx::query(
+            "INSERT INTO platform_cache (platform, cache_key, body, expires_at) \
+             VALUES ('musicbrainz', $1, '{}', now() + $2::interval)",
+        )
+        .bind(i)
+        .bind(age)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    let purge = cratedigger_platforms::cache::purge_expired;
+    assert_eq!(purge(&pool, 2).await.unwrap(), 2, "at most the batch size");
+    assert_eq!(purge(&pool, 2).await.unwrap(), 1);
+    assert_eq!(purge(&pool, 2).await.unwrap(), 0);
+    let left: Vec<String> = sqlx::query_scalar("SELECT cache_key FROM platform_cache")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(left, vec!["d".to_string()], "the live answer stays");
+}
+
 /// A fresh database with the migrations applied (the `platform_cache` table among them).
 async fn migrated_pool() -> (sqlx::PgPool, cratedigger_store::testing::TestDatabase) {
     let (url, db) = cratedigger_store::testing::fresh_database().await;

@@ -188,7 +188,10 @@ fn playlist(kit: &Path, tracks: usize) -> Result<(Vec<String>, usize), String> {
 /// Sum of a Prometheus sample family's values whose labels contain all of `labels`.
 fn metric_sum(text: &str, name: &str, labels: &[&str]) -> f64 {
     text.lines()
-        .filter(|l| l.starts_with(&format!("{name}{{")))
+        .filter(|l| {
+            l.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' '))
+        })
         .filter(|l| labels.iter().all(|w| l.contains(w)))
         .filter_map(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok())
         .sum()
@@ -688,6 +691,8 @@ async fn run(args: &Args) -> Result<Report, String> {
                 );
             }
         }
+        *cache.entry("coalesced in flight".into()).or_default() +=
+            metric_sum(&text, "cratedigger_cache_coalesced_total", &[]);
     }
 
     let stats: Stats = server.stats();

@@ -295,13 +295,22 @@ impl Discogs {
     /// title without its mix), then the tracklists of the first
     /// [`DiscogsConfig::tracklist_lookups`] releases, keeping the entries whose title
     /// (without its mix) contains the wanted one or is contained in it. Every version of
-    /// the title stays; the matcher downstream picks the mix.
+    /// the title stays; the matcher downstream picks the mix. Each tracklist costs one
+    /// request against Discogs' 60/min, so the lookups stop at the first release that has
+    /// the wanted version (same title and mix) with a duration: nothing later can add
+    /// what the matcher needs.
     pub async fn search_tracks(
         &self,
         artist: &str,
         title: &str,
     ) -> Result<Vec<PlatformTrack>, PlatformError> {
-        let (base_title, _) = split_mix(title);
+        let (base_title, wanted_mix) = split_mix(title);
+        let wanted_mix = norm(wanted_mix.as_deref().unwrap_or(""));
+        let wanted_version = |t: &PlatformTrack| {
+            t.duration_ms.is_some()
+                && norm(&t.title) == norm(&base_title)
+                && norm(t.mix.as_deref().unwrap_or("")) == wanted_mix
+        };
         let found = self
             .search_releases(&[("artist", artist), ("track", &base_title)], 1)
             .await?;
@@ -320,6 +329,9 @@ impl Discogs {
                 if title_matches(&wanted, &t.title) && seen.insert(t.platform_id.clone()) {
                     out.push(t);
                 }
+            }
+            if out.iter().any(wanted_version) {
+                break;
             }
         }
         Ok(out)
