@@ -117,7 +117,7 @@ pub async fn sweep(fleet: &Fleet, store: &Store) -> anyhow::Result<Sweep> {
                     .plan
                     .as_ref()
                     .and_then(|p| p.get("queries"))
-                    .and_then(|q| serde_json::from_value(q.clone()).ok())
+                    .and_then(|q| serde::Deserialize::deserialize(q).ok())
                     .unwrap_or_default();
                 if queries.is_empty() {
                     // No usable plan stored: plan again from scratch.

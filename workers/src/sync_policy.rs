@@ -50,7 +50,7 @@ impl SyncPolicy {
         if v.is_null() {
             return None;
         }
-        serde_json::from_value(v.clone()).ok()
+        serde::Deserialize::deserialize(v).ok()
     }
 
     /// Whether it asks for anything beyond the configured policy.

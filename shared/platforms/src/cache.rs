@@ -158,7 +158,9 @@ impl Drop for Flight {
         };
         // The map and this flight hold the only references: nobody else waits on the key.
         if Arc::strong_count(&self.lock) == 2
-            && map.get(&self.key).is_some_and(|l| Arc::ptr_eq(l, &self.lock))
+            && map
+                .get(&self.key)
+                .is_some_and(|l| Arc::ptr_eq(l, &self.lock))
         {
             map.remove(&self.key);
         }
@@ -523,7 +525,6 @@ impl ResponseCache {
             self.count(Level::L3, "error");
         }
     }
-
 }
 
 /// Deletes expired L3 rows, at most `limit` (bounded work per call), so the table does not

@@ -152,8 +152,10 @@ impl Rate {
 pub const LATENESS_FACTOR: u32 = 4;
 
 /// Half-life of the lateness peak: a busy spell raises the allowance at once; it comes back
-/// down within a minute of the machine calming.
-const LATENESS_HALF_LIFE: Duration = Duration::from_secs(10);
+/// down within seconds of the machine calming. Sustained load keeps renewing the peak, so a
+/// short half-life costs no safety there; a 10 s half-life made every passing spike cost
+/// throughput for half a minute (`just bench sync`, docs/benchmarks.md).
+const LATENESS_HALF_LIFE: Duration = Duration::from_secs(3);
 
 /// How late this process's waits for a rate-limit slot wake up — a decaying peak. A send
 /// can slip behind the time the sliding log records for it by about this much per wake-up,
@@ -456,6 +458,7 @@ impl Limiter {
             rand::random::<u64>()
         );
         let mut conn = conn.clone();
+        let asked = Instant::now();
         let res: Result<i64, redis::RedisError> = CONFIRM
             .key(&**log_key)
             .arg(micros(rate.log_window()))
@@ -463,6 +466,9 @@ impl Limiter {
             .arg(member)
             .invoke_async(&mut conn)
             .await;
+        // The send was logged somewhere inside this round trip: a slow reply (a busy CPU
+        // waking this task late) is delay between the log and the platform, like a late slot.
+        lateness().observe(asked.elapsed());
         match res {
             Ok(wait_us) => Duration::from_micros(u64::try_from(wait_us).unwrap_or(0)),
             Err(e) => {

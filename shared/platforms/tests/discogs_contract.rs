@@ -311,8 +311,16 @@ async fn search_fetches_the_tracklists_of_the_first_releases() {
     ] {
         let before = srv.paths().len();
         let hits = dc(&srv).search("Rick Astley", wanted).await.unwrap();
-        assert_eq!(srv.paths().len() - before, 2, "search + one tracklist for {wanted}");
-        assert_eq!(hits.len(), 3, "every version of that release stays: {hits:?}");
+        assert_eq!(
+            srv.paths().len() - before,
+            2,
+            "search + one tracklist for {wanted}"
+        );
+        assert_eq!(
+            hits.len(),
+            3,
+            "every version of that release stays: {hits:?}"
+        );
     }
 
     // A title that no entry carries yields nothing (entries are filtered by title).

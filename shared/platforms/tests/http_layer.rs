@@ -452,8 +452,15 @@ async fn identical_lookups_in_flight_at_once_cost_one_request() {
     for c in calls {
         answers.push(c.await.unwrap().unwrap().expect("the recording is found"));
     }
-    assert!(answers.windows(2).all(|w| w[0] == w[1]), "every caller gets the same answer");
-    assert_eq!(server.stats().total, 1, "one request for eight identical lookups");
+    assert!(
+        answers.windows(2).all(|w| w[0] == w[1]),
+        "every caller gets the same answer"
+    );
+    assert_eq!(
+        server.stats().total,
+        1,
+        "one request for eight identical lookups"
+    );
     let s = ctx.cache_stats();
     assert_eq!(s.coalesced, 7, "{s:?}");
 
@@ -473,7 +480,12 @@ async fn identical_lookups_in_flight_at_once_cost_one_request() {
 #[tokio::test]
 async fn expired_l3_rows_are_purged_in_bounded_batches_and_live_ones_stay() {
     let (pool, _db) = migrated_pool().await;
-    for (i, age) in [("a", "-1 hour"), ("b", "-1 second"), ("c", "-2 days"), ("d", "+1 day")] {
+    for (i, age) in [
+        ("a", "-1 hour"),
+        ("b", "-1 second"),
+        ("c", "-2 days"),
+        ("d", "+1 day"),
+    ] {
         sqlx::query(
             "INSERT INTO platform_cache (platform, cache_key, body, expires_at) \
              VALUES ('musicbrainz', $1, '{}', now() + $2::interval)",

@@ -467,7 +467,7 @@ fn push_artist(artists: &mut Vec<ArtistCredit>, name: Option<String>, role: Arti
 /// `artists` are main artists and `remixers` remixers; the key keeps Beatport's spelling
 /// ("Ab Minor"); a missing or zero BPM is unknown; the cover is the release image.
 pub fn map_track(raw: serde_json::Value) -> Result<PlatformTrack, PlatformError> {
-    let t: Track = serde_json::from_value(raw.clone()).map_err(|e| {
+    let t: Track = serde::Deserialize::deserialize(&raw).map_err(|e| {
         PlatformError::new(
             ID,
             ErrorClass::Malformed,
@@ -520,7 +520,7 @@ pub fn map_track(raw: serde_json::Value) -> Result<PlatformTrack, PlatformError>
 /// v3 wrote keys with HTML entities ("D&#9839;maj"): they are decoded ("D♯maj") and
 /// otherwise kept as written; artists of type "remixer" are remixers.
 pub fn map_v3_track(raw: serde_json::Value) -> Result<PlatformTrack, PlatformError> {
-    let t: V3Track = serde_json::from_value(raw.clone()).map_err(|e| {
+    let t: V3Track = serde::Deserialize::deserialize(&raw).map_err(|e| {
         PlatformError::new(
             ID,
             ErrorClass::Malformed,

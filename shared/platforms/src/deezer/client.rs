@@ -259,7 +259,7 @@ fn map_many(raw: Vec<serde_json::Value>) -> Vec<PlatformTrack> {
 /// `title_version` becomes the mix, contributors give roles (the main `artist` when there
 /// are none), `bpm: 0` is unknown, duration seconds become milliseconds.
 pub fn map_track(raw: serde_json::Value) -> Result<PlatformTrack, PlatformError> {
-    let t: Track = serde_json::from_value(raw.clone()).map_err(|e| {
+    let t: Track = serde::Deserialize::deserialize(&raw).map_err(|e| {
         PlatformError::new(
             ID,
             ErrorClass::Malformed,

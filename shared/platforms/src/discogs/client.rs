@@ -607,7 +607,7 @@ struct ReleaseCtx {
 /// artists after a "feat." join are featured; the first label gives label and catalog
 /// number ("none" is none); the genre is the first style, else the first genre.
 pub fn map_release(raw: Value) -> Result<Vec<PlatformTrack>, PlatformError> {
-    let r: Release = serde_json::from_value(raw.clone()).map_err(|e| {
+    let r: Release = serde::Deserialize::deserialize(&raw).map_err(|e| {
         PlatformError::new(
             ID,
             ErrorClass::Malformed,

@@ -206,7 +206,7 @@ pub fn map_recording(
     raw: serde_json::Value,
     preferred_isrc: Option<&str>,
 ) -> Result<PlatformTrack, PlatformError> {
-    let rec: Recording = serde_json::from_value(raw.clone()).map_err(|e| {
+    let rec: Recording = serde::Deserialize::deserialize(&raw).map_err(|e| {
         PlatformError::new(
             ID,
             ErrorClass::Malformed,

@@ -118,7 +118,7 @@ fn http_url(u: Option<String>) -> Option<String> {
 /// Maps one api-v2 track object to a candidate; `None` for objects that are not tracks or
 /// that SoundCloud blocks in the requesting region (`policy: BLOCK`).
 pub fn map_track(raw: &serde_json::Value) -> Option<SourceCandidate> {
-    let t: Track = serde_json::from_value(raw.clone()).ok()?;
+    let t: Track = serde::Deserialize::deserialize(raw).ok()?;
     if t.kind.as_deref().is_some_and(|k| k != "track") || t.policy.as_deref() == Some("BLOCK") {
         return None;
     }
