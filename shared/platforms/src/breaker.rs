@@ -7,9 +7,13 @@
 //! breaker opens. Open: calls fail fast for `cool_down_secs`. Then half-open: one probe
 //! goes through; success closes the breaker (fresh window), failure opens it again.
 //!
-//! The breaker is per process (each scout learns on its own within a few calls; a shared
-//! one would need a Redis round trip per call for little gain). The fleet-wide signal for
-//! a platform that asked us to stop is parking ([`crate::limiter`]), which is in Redis.
+//! The breaker's window is per process (counting every call in Redis would cost a round
+//! trip per call), but opening it is shared: the process whose breaker opens writes an
+//! "open" marker beside the platform's rate-limit keys for the cool-down
+//! ([`crate::limiter::Limiter::share_open`]), and the rate limiter's booking script refuses
+//! every process of the fleet while it lasts, so the other scouts stop at once instead of
+//! each burning `min_calls` failures first. After the cool-down every process sends again;
+//! the one that opened it sends its half-open probe.
 //! Exported as `cratedigger_circuit_breaker_open{platform}` (1 open or half-open, 0 closed).
 
 use cratedigger_domain::ErrorClass;
@@ -96,11 +100,12 @@ pub struct Permit {
 }
 
 impl Permit {
-    /// Records the call's outcome: `None` for success, else the error class.
-    pub fn record(mut self, class: Option<ErrorClass>) {
-        if let Some(b) = self.breaker.take() {
-            b.record(self.probe, is_failure(class));
-        }
+    /// Records the call's outcome: `None` for success, else the error class. Returns the
+    /// open state when this outcome opened the breaker, so the caller can tell the rest of
+    /// the fleet ([`crate::limiter::Limiter::share_open`]).
+    pub fn record(mut self, class: Option<ErrorClass>) -> Option<Open> {
+        let b = self.breaker.take()?;
+        b.record(self.probe, is_failure(class))
     }
 }
 
@@ -198,20 +203,22 @@ impl CircuitBreaker {
             .set(if open { 1.0 } else { 0.0 });
     }
 
-    fn open(&self, s: &mut State, since: SystemTime) {
+    fn open(&self, s: &mut State, since: SystemTime) -> Open {
+        let retry_in = Duration::from_secs(self.cfg.cool_down_secs);
         s.phase = Phase::Open {
             since,
-            until: Instant::now() + Duration::from_secs(self.cfg.cool_down_secs),
+            until: Instant::now() + retry_in,
         };
         self.gauge(true);
+        Open { since, retry_in }
     }
 
-    fn record(&self, probe: bool, failed: bool) {
+    fn record(&self, probe: bool, failed: bool) -> Option<Open> {
         if !self.cfg.enabled {
-            return;
+            return None;
         }
         let Ok(mut s) = self.state.lock() else {
-            return;
+            return None;
         };
         if probe {
             if failed {
@@ -220,18 +227,17 @@ impl CircuitBreaker {
                     Phase::Closed => SystemTime::now(),
                 };
                 tracing::warn!(platform = %self.platform, cool_down_secs = self.cfg.cool_down_secs, "circuit probe failed: open again");
-                self.open(&mut s, since);
-            } else {
-                tracing::info!(platform = %self.platform, "circuit closed: the probe succeeded");
-                s.phase = Phase::Closed;
-                s.window.clear();
-                self.gauge(false);
+                return Some(self.open(&mut s, since));
             }
-            return;
+            tracing::info!(platform = %self.platform, "circuit closed: the probe succeeded");
+            s.phase = Phase::Closed;
+            s.window.clear();
+            self.gauge(false);
+            return None;
         }
         if !matches!(s.phase, Phase::Closed) {
             // a call let through before another one opened the breaker
-            return;
+            return None;
         }
         let cap = self.cfg.window.max(1) as usize;
         s.window.push_back(failed);
@@ -250,8 +256,9 @@ impl CircuitBreaker {
                 cool_down_secs = self.cfg.cool_down_secs,
                 "circuit open: the platform keeps failing; calls fail fast until a probe succeeds"
             );
-            self.open(&mut s, SystemTime::now());
+            return Some(self.open(&mut s, SystemTime::now()));
         }
+        None
     }
 }
 

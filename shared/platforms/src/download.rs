@@ -322,7 +322,9 @@ impl Downloader {
                     crate::limiter::sleep_measuring_lateness(more).await;
                 }
             }
-            Admission::Refused(wait) | Admission::Parked(wait) => Err(self
+            Admission::Refused(wait)
+            | Admission::Parked(wait)
+            | Admission::CircuitOpen(crate::breaker::Open { retry_in: wait, .. }) => Err(self
                 .err(
                     ErrorClass::RateLimit,
                     format!(

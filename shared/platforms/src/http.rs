@@ -927,6 +927,10 @@ impl HttpClient {
                         self.count_outcome("parked");
                         return Err(self.parked_error(layer, left, None, attempt - 1));
                     }
+                    Admission::CircuitOpen(open) => {
+                        self.count_outcome("circuit_open");
+                        return Err(self.circuit_open_error(layer, open, attempt - 1));
+                    }
                 }
             }
             let started = std::time::Instant::now();
@@ -935,8 +939,10 @@ impl HttpClient {
                 .record(started.elapsed().as_secs_f64());
             let class = res.as_ref().err().map(|e| e.class);
             self.count_outcome(class.map_or("ok", |c| c.as_str()));
-            if let Some(p) = permit {
-                p.record(class);
+            if let (Some(p), Some(layer)) = (permit, &self.layer)
+                && let Some(open) = p.record(class)
+            {
+                layer.limiter.share_open(&open).await;
             }
             let mut err = match res {
                 Ok(body) => {

@@ -223,6 +223,9 @@ pub enum Admission {
     Refused(Duration),
     /// No: the platform is parked for this much longer (a long `Retry-After`).
     Parked(Duration),
+    /// No: another process's circuit breaker opened on this platform (`since`), for this
+    /// much longer.
+    CircuitOpen(crate::breaker::Open),
 }
 
 /// GCRA state kept in process (no Redis, or Redis failing).
@@ -303,6 +306,7 @@ enum Backend {
         conn: ConnectionManager,
         tat_key: Arc<str>,
         parked_key: Arc<str>,
+        open_key: Arc<str>,
         log_key: Arc<str>,
     },
     /// This process only.
@@ -333,6 +337,11 @@ impl std::fmt::Debug for Limiter {
 /// the parked marker in one cluster slot, so one script can touch both.
 pub fn tat_key(prefix: &str, platform: &str) -> String {
     format!("{{{prefix}:ratelimit}}:{platform}")
+}
+
+/// Redis key present while some process's circuit breaker is open on the platform.
+pub fn open_key(prefix: &str, platform: &str) -> String {
+    format!("{{{prefix}:ratelimit}}:{platform}:open")
 }
 
 /// Redis key of a platform's parked marker under `prefix`.
@@ -371,6 +380,7 @@ impl Limiter {
                 conn,
                 tat_key: tat_key(prefix, platform).into(),
                 parked_key: parked_key(prefix, platform).into(),
+                open_key: open_key(prefix, platform).into(),
                 log_key: format!("{{{prefix}:ratelimit}}:{platform}:log").into(),
             },
             local: fallback,
@@ -407,27 +417,34 @@ impl Limiter {
             conn,
             tat_key,
             parked_key,
+            open_key,
             ..
         } = &self.backend
         else {
             return self.local.acquire(&self.rate, max_wait);
         };
         let mut conn = conn.clone();
-        let res: Result<(i64, i64), redis::RedisError> = GCRA
+        let res: Result<(i64, i64, i64), redis::RedisError> = GCRA
             .key(&**tat_key)
             .key(&**parked_key)
+            .key(&**open_key)
             .arg(micros(self.rate.interval()))
             .arg(micros(self.rate.tolerance()))
             .arg(micros(max_wait))
             .invoke_async(&mut conn)
             .await;
         match res {
-            Ok((verdict, wait_us)) => {
+            Ok((verdict, wait_us, opened_ms)) => {
                 self.warned.store(false, Ordering::Relaxed);
                 let wait = Duration::from_micros(u64::try_from(wait_us).unwrap_or(0));
                 match verdict {
                     0 => Admission::Go(wait),
                     1 => Admission::Refused(wait),
+                    3 => Admission::CircuitOpen(crate::breaker::Open {
+                        since: std::time::UNIX_EPOCH
+                            + Duration::from_millis(u64::try_from(opened_ms).unwrap_or(0)),
+                        retry_in: wait,
+                    }),
                     _ => Admission::Parked(wait),
                 }
             }
@@ -475,6 +492,34 @@ impl Limiter {
                 self.redis_failed(&e);
                 self.local.confirm(&rate)
             }
+        }
+    }
+
+    /// This process's circuit breaker just opened on the platform: every process of the
+    /// fleet is refused ([`Admission::CircuitOpen`]) until the cool-down is over. Without
+    /// Redis there is nobody to tell (the local breaker already refuses).
+    pub async fn share_open(&self, open: &crate::breaker::Open) {
+        let Backend::Redis { conn, open_key, .. } = &self.backend else {
+            return;
+        };
+        let since_ms = open
+            .since
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or(0);
+        let ttl_ms = u64::try_from(open.retry_in.as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1);
+        let mut conn = conn.clone();
+        let res: Result<(), redis::RedisError> = redis::cmd("SET")
+            .arg(&**open_key)
+            .arg(since_ms.to_string())
+            .arg("PX")
+            .arg(ttl_ms)
+            .query_async(&mut conn)
+            .await;
+        if let Err(e) = res {
+            self.redis_failed(&e);
         }
     }
 

@@ -169,6 +169,65 @@ async fn a_500_burst_opens_the_breaker_and_a_probe_closes_it() {
 }
 
 #[tokio::test]
+async fn a_breaker_that_opens_in_one_process_stops_the_whole_fleet_for_the_cool_down() {
+    let server = server().await;
+    let conn = redis().await;
+    let p = prefix("breaker");
+    let mut cfg = config(&server);
+    cfg.cache.enabled = false;
+    cfg.breaker = BreakerConfig {
+        cool_down_secs: 1,
+        min_calls: 2,
+        ..BreakerConfig::default()
+    };
+    // two scout processes of one fleet: separate breakers, one Redis
+    let ctx_a = PlatformContext::new(&cfg, Some(conn.clone()), None, &p);
+    let ctx_b = PlatformContext::new(&cfg, Some(conn.clone()), None, &p);
+    let a = mb(&cfg, &ctx_a, recorder().0);
+    let b = mb(&cfg, &ctx_b, recorder().0);
+    server.inject(Fault {
+        status: 503,
+        count: 1000,
+        retry_after: None,
+    });
+    let e = a.recording(MBID).await.unwrap_err();
+    assert_eq!(
+        e.attempts, 2,
+        "A's breaker opened on its second failure: {e}"
+    );
+    assert!(ctx_a.breaker("musicbrainz").is_open());
+    assert_eq!(server.stats().total, 2);
+
+    // B never saw a failure, yet fails fast without a request, saying why
+    let e = b.recording(MBID).await.unwrap_err();
+    assert_eq!(e.attempts, 0, "{e}");
+    let msg = e.to_string();
+    assert!(
+        msg.starts_with("MusicBrainz is failing (circuit open since ")
+            && msg.ends_with("; continuing with the other platforms"),
+        "{msg}"
+    );
+    assert!(
+        !ctx_b.breaker("musicbrainz").is_open(),
+        "B's own window is untouched"
+    );
+    assert_eq!(server.stats().total, 2);
+
+    // after the cool-down the platform is back: B sends again, A's probe closes A's breaker
+    server.inject(Fault {
+        status: 503,
+        count: 0,
+        retry_after: None,
+    });
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert!(b.recording(MBID).await.unwrap().is_some());
+    assert!(a.recording(MBID).await.unwrap().is_some());
+    assert!(!ctx_a.breaker("musicbrainz").is_open());
+    assert_eq!(server.stats().total, 4);
+    clean(&conn, &format!("{{{p}:*")).await;
+}
+
+#[tokio::test]
 async fn a_failed_probe_opens_the_breaker_again() {
     let server = server().await;
     let mut cfg = config(&server);
