@@ -32,6 +32,8 @@ pub struct ApiState {
     pub store: Store,
     /// Token required on every request (None when bound to loopback without a token).
     pub token: Option<Arc<str>>,
+    /// Wrong tokens per client address (guessing is throttled).
+    pub throttle: Arc<crate::throttle::TokenThrottle>,
 }
 
 /// An API error: a status and a sentence naming what was wrong (and the field, if any).

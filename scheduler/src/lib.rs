@@ -21,5 +21,6 @@ pub mod rekordbox_cmd;
 pub mod rekordbox_sync;
 pub mod review;
 pub mod session;
+pub mod throttle;
 pub mod verify;
 pub mod web;

@@ -348,9 +348,12 @@ async fn serve(
         fleet: fleet.clone(),
         store: store.clone(),
         token,
+        throttle: Default::default(),
     };
     let mut api_stop = stop.clone();
-    let server = axum::serve(listener, api::router(state)).with_graceful_shutdown(async move {
+    // the peer address is what wrong-token throttling counts by (throttle.rs)
+    let app = api::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         let _ = api_stop.wait_for(|s| *s).await;
     });
     tokio::spawn(cratedigger::reconciler::run(

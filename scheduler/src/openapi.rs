@@ -30,7 +30,7 @@ fn web_paths() -> Value {
                 "security": [],
                 "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "additionalProperties": false, "required": ["token"], "properties": {
                     "token": { "type": "string" } } } } } },
-                "responses": { "201": { "description": "session created; Set-Cookie" }, "200": { "description": "no login needed (loopback)" }, "400": err(), "401": err(), "403": err(), "503": err() } },
+                "responses": { "201": { "description": "session created; Set-Cookie" }, "200": { "description": "no login needed (loopback)" }, "400": err(), "401": err(), "403": err(), "429": err(), "503": err() } },
             "delete": {
                 "summary": "Log out: the session is deleted and the cookie cleared (needs X-CSRF-Token with a cookie session)",
                 "responses": { "200": { "description": "logged out" }, "401": err(), "403": err() } } },

@@ -212,8 +212,30 @@ pub async fn lookup(st: &ApiState, id: &str) -> Result<Option<String>, sqlx::Err
     Ok(row.and_then(|r| r.try_get("csrf").ok()))
 }
 
+/// The TCP peer of a request (set by `into_make_service_with_connect_info`; absent in
+/// in-process tests).
+type Peer = Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>;
+
+fn peer_ip(peer: &Peer) -> Option<std::net::IpAddr> {
+    peer.as_ref().map(|p| p.0.0.ip())
+}
+
+/// 429 for an address that guessed too many wrong tokens (throttle.rs).
+fn too_many_wrong_tokens(wait: std::time::Duration) -> Response {
+    let secs = wait.as_secs().max(1);
+    let mut r = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        format!("too many wrong tokens from this address; try again in {secs} s"),
+    )
+    .into_response();
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    r
+}
+
 /// Middleware applying [`decide`] to every request (the session is looked up only when a
-/// token is configured, no bearer header was sent and the cookie is well-formed).
+/// token is configured, no bearer header was sent and the cookie is well-formed). A bearer
+/// token from an address that guessed too often is not even checked (throttle.rs).
 pub async fn require_auth(State(st): State<ApiState>, req: Request, next: Next) -> Response {
     let path = req.uri().path();
     if matches!(path, "/healthz" | "/readyz" | "/metrics") {
@@ -222,6 +244,14 @@ pub async fn require_auth(State(st): State<ApiState>, req: Request, next: Next) 
     let token = st.token.as_deref();
     if token.is_some() && open_path(req.method(), path) {
         return next.run(req).await;
+    }
+    let bearer = token.is_some() && req.headers().contains_key(header::AUTHORIZATION);
+    let ip = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    if bearer && let Err(wait) = st.throttle.check(ip) {
+        return too_many_wrong_tokens(wait);
     }
     let mut csrf = None;
     if token.is_some()
@@ -248,7 +278,12 @@ pub async fn require_auth(State(st): State<ApiState>, req: Request, next: Next) 
     });
     match decision {
         Decision::Allow => next.run(req).await,
-        Decision::Unauthorized(m) => ApiError::new(StatusCode::UNAUTHORIZED, m).into_response(),
+        Decision::Unauthorized(m) => {
+            if bearer {
+                st.throttle.fail(ip);
+            }
+            ApiError::new(StatusCode::UNAUTHORIZED, m).into_response()
+        }
         Decision::Forbidden(m) => ApiError::new(StatusCode::FORBIDDEN, m).into_response(),
     }
 }
@@ -305,6 +340,7 @@ pub struct LoginBody {
 /// `POST /v1/session {"token": "..."}`: a session cookie for the page, and its CSRF token.
 pub async fn login(
     State(st): State<ApiState>,
+    peer: Peer,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
@@ -320,12 +356,18 @@ pub async fn login(
             "a login from another site is refused",
         ));
     }
+    let ip = peer_ip(&peer);
+    if let Err(wait) = st.throttle.check(ip) {
+        tracing::warn!(peer = ?ip, "web login refused: too many wrong tokens from this address");
+        return Ok(too_many_wrong_tokens(wait));
+    }
     let req: LoginBody = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_field("token", format!("invalid request body: {e}")))?;
     if req.token.len() > MAX_TOKEN_LEN
         || !constant_time_eq(req.token.as_bytes(), expected.as_bytes())
     {
-        tracing::warn!("web login refused: wrong token");
+        st.throttle.fail(ip);
+        tracing::warn!(peer = ?ip, "web login refused: wrong token");
         return Err(ApiError::new(StatusCode::UNAUTHORIZED, "wrong token"));
     }
     let settings = &st.fleet.settings.api;

@@ -84,6 +84,7 @@ async fn env(with_credentials: bool) -> Env {
         fleet,
         store,
         token: None,
+        throttle: Default::default(),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

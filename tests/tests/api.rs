@@ -186,6 +186,50 @@ async fn beyond_loopback_the_api_requires_the_token() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+
+    // Guessing is throttled per address: 5 wrong tokens within 5 minutes (one above), then
+    // 429 with Retry-After, and the next attempts are not even checked — the right token
+    // included, on the API and on the login form alike.
+    let http = reqwest::Client::new();
+    for guess in 2..=5 {
+        let r = http
+            .get(format!("{}/v1/syncs", env.api()))
+            .bearer_auth(format!("guess-{guess}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 401, "guess {guess}");
+    }
+    let r = http
+        .get(format!("{}/v1/syncs", env.api()))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 429);
+    let wait: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=300).contains(&wait), "{wait}");
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert!(body.to_string().contains("too many wrong tokens"), "{body}");
+    let r = http
+        .post(format!("{}/v1/session", env.api()))
+        .json(&serde_json::json!({ "token": token }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status().as_u16(),
+        429,
+        "the login form shares the address's budget"
+    );
+    // probes are not token attempts
+    let (s, _) = get_status(&env, "/healthz").await;
+    assert_eq!(s, 200);
+
     let log = env.procs.iter().map(|p| p.log_text()).collect::<String>();
     assert!(!log.contains(token), "the token must never be logged");
 }
