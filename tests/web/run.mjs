@@ -145,17 +145,19 @@ async function loopback(page, dialogs) {
   log('chat events:', kinds.join(' → '));
   await shot(page, 'chat');
 
-  // Back on Syncs: the failed item (if the line found no copy) can be retried.
+  // Back on Syncs: the made-up track finds no copy and fails (live, no reload); its Retry
+  // button sends it round again.
   await tab(page, 'syncs');
   await page.click('li.sync:first-child .sync-name');
   const retry = page.locator('tr.state-failed button.retry');
-  if ((await retry.count()) > 0) {
-    await retry.first().click();
-    await page.waitForSelector('td.reason .note');
-    log('retry:', (await page.textContent('td.reason .note')).trim());
-  } else {
-    log('no failed item to retry');
-  }
+  await retry.first().waitFor({ timeout: 120_000 });
+  check((await retry.count()) === 1, 'exactly one failed item offers Retry');
+  await retry.first().click();
+  await page.waitForSelector('td.reason .note');
+  const note = (await page.textContent('td.reason .note')).trim();
+  check(note.startsWith('retrying'), `the retry is acknowledged: ${note}`);
+  log('retry:', note);
+  await shot(page, 'syncs-retried');
   check(dialogs.length === 0, `no dialog opened (got ${dialogs.join(', ')})`);
 }
 
