@@ -165,19 +165,15 @@ async fn beyond_loopback_the_api_requires_the_token() {
     env.start_scheduler().await; // /readyz needs no token
     let (s, _) = get_status(&env, "/v1/syncs").await;
     assert_eq!(s, 401);
-    let r = reqwest::Client::new()
-        .get(format!("{}/v1/syncs", env.api()))
-        .header("authorization", "Bearer wrong-token-wrong-token")
-        .send()
-        .await
-        .unwrap();
+    let http = reqwest::Client::new();
+    let syncs_with = |bearer: String| {
+        http.get(format!("{}/v1/syncs", env.api()))
+            .bearer_auth(bearer)
+            .send()
+    };
+    let r = syncs_with("wrong-token-wrong-token".into()).await.unwrap();
     assert_eq!(r.status().as_u16(), 401);
-    let r = reqwest::Client::new()
-        .get(format!("{}/v1/syncs", env.api()))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
+    let r = syncs_with(token.into()).await.unwrap();
     assert_eq!(r.status().as_u16(), 200);
     // The CLI takes the token from the same variable.
     let out = env.cli(&["status", "--json"]);
@@ -190,22 +186,11 @@ async fn beyond_loopback_the_api_requires_the_token() {
     // Guessing is throttled per address: 5 wrong tokens within 5 minutes (one above), then
     // 429 with Retry-After, and the next attempts are not even checked — the right token
     // included, on the API and on the login form alike.
-    let http = reqwest::Client::new();
     for guess in 2..=5 {
-        let r = http
-            .get(format!("{}/v1/syncs", env.api()))
-            .bearer_auth(format!("guess-{guess}"))
-            .send()
-            .await
-            .unwrap();
+        let r = syncs_with(format!("guess-{guess}")).await.unwrap();
         assert_eq!(r.status().as_u16(), 401, "guess {guess}");
     }
-    let r = http
-        .get(format!("{}/v1/syncs", env.api()))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
+    let r = syncs_with(token.into()).await.unwrap();
     assert_eq!(r.status().as_u16(), 429);
     let wait: u64 = r.headers()["retry-after"]
         .to_str()

@@ -78,6 +78,25 @@ fn recorder() -> (Sleeper, Arc<Mutex<Vec<Duration>>>) {
     (sleeper, waits)
 }
 
+/// The next `count` answers of `server` are `status` (0 ends the fault).
+fn fail_with(server: &FixtureServer, status: u16, count: u32) {
+    server.inject(Fault {
+        status,
+        count,
+        retry_after: None,
+    });
+}
+
+/// The fail-fast error of an open breaker reads as a sentence naming the platform.
+fn assert_says_the_circuit_is_open(e: &cratedigger_platforms::PlatformError) {
+    let msg = e.to_string();
+    assert!(
+        msg.starts_with("MusicBrainz is failing (circuit open since ")
+            && msg.ends_with("; continuing with the other platforms"),
+        "{msg}"
+    );
+}
+
 /// MusicBrainz through `ctx`'s layer, with `sleeper` for retry waits.
 fn mb(cfg: &PlatformsConfig, ctx: &PlatformContext, sleeper: Sleeper) -> MusicBrainz {
     let info = MusicBrainz::from_config(&cfg.musicbrainz, &cfg.http, &PlatformContext::default())
@@ -114,11 +133,7 @@ async fn a_500_burst_opens_the_breaker_and_a_probe_closes_it() {
     let ctx = PlatformContext::local(&cfg);
     let (sleeper, waits) = recorder();
     let client = mb(&cfg, &ctx, sleeper);
-    server.inject(Fault {
-        status: 500,
-        count: 1000,
-        retry_after: None,
-    });
+    fail_with(&server, 500, 1000);
 
     // 3 attempts per call (server class); the 10th failing attempt opens the breaker
     for call in 1..=3 {
@@ -145,21 +160,12 @@ async fn a_500_burst_opens_the_breaker_and_a_probe_closes_it() {
 
     // while open: fail fast, no request, a sentence naming the platform
     let e = client.recording(MBID).await.unwrap_err();
-    let msg = e.to_string();
-    assert!(
-        msg.starts_with("MusicBrainz is failing (circuit open since ")
-            && msg.ends_with("; continuing with the other platforms"),
-        "{msg}"
-    );
+    assert_says_the_circuit_is_open(&e);
     assert_eq!(e.attempts, 0);
     assert_eq!(server.stats().total, 10);
 
     // the platform recovers; after the cool-down one probe closes the breaker
-    server.inject(Fault {
-        status: 500,
-        count: 0,
-        retry_after: None,
-    });
+    fail_with(&server, 500, 0);
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let t = client.recording(MBID).await.unwrap().expect("recorded");
     assert_eq!(t.platform_id, MBID);
@@ -185,11 +191,7 @@ async fn a_breaker_that_opens_in_one_process_stops_the_whole_fleet_for_the_cool_
     let ctx_b = PlatformContext::new(&cfg, Some(conn.clone()), None, &p);
     let a = mb(&cfg, &ctx_a, recorder().0);
     let b = mb(&cfg, &ctx_b, recorder().0);
-    server.inject(Fault {
-        status: 503,
-        count: 1000,
-        retry_after: None,
-    });
+    fail_with(&server, 503, 1000);
     let e = a.recording(MBID).await.unwrap_err();
     assert_eq!(
         e.attempts, 2,
@@ -201,12 +203,7 @@ async fn a_breaker_that_opens_in_one_process_stops_the_whole_fleet_for_the_cool_
     // B never saw a failure, yet fails fast without a request, saying why
     let e = b.recording(MBID).await.unwrap_err();
     assert_eq!(e.attempts, 0, "{e}");
-    let msg = e.to_string();
-    assert!(
-        msg.starts_with("MusicBrainz is failing (circuit open since ")
-            && msg.ends_with("; continuing with the other platforms"),
-        "{msg}"
-    );
+    assert_says_the_circuit_is_open(&e);
     assert!(
         !ctx_b.breaker("musicbrainz").is_open(),
         "B's own window is untouched"
@@ -214,11 +211,7 @@ async fn a_breaker_that_opens_in_one_process_stops_the_whole_fleet_for_the_cool_
     assert_eq!(server.stats().total, 2);
 
     // after the cool-down the platform is back: B sends again, A's probe closes A's breaker
-    server.inject(Fault {
-        status: 503,
-        count: 0,
-        retry_after: None,
-    });
+    fail_with(&server, 503, 0);
     tokio::time::sleep(Duration::from_millis(1100)).await;
     assert!(b.recording(MBID).await.unwrap().is_some());
     assert!(a.recording(MBID).await.unwrap().is_some());
@@ -240,11 +233,7 @@ async fn a_failed_probe_opens_the_breaker_again() {
     let ctx = PlatformContext::local(&cfg);
     let (sleeper, _) = recorder();
     let client = mb(&cfg, &ctx, sleeper);
-    server.inject(Fault {
-        status: 503,
-        count: 1000,
-        retry_after: None,
-    });
+    fail_with(&server, 503, 1000);
     // the first call's second attempt opens it (2 of 2 failed)
     let e = client.recording(MBID).await.unwrap_err();
     assert_eq!(e.attempts, 2, "{e}");
