@@ -10,9 +10,11 @@
 //! headers (tokens) are not part of it. Every lookup is counted as
 //! `cratedigger_cache_requests_total{level,result}` (`result` = hit, miss or error).
 //!
-//! Identical questions asked at the same time in one process go to the platform once
-//! ([`ResponseCache::single_flight`]): the first caller asks, the others wait for it and
-//! read its answer from L1 (counted as `cratedigger_cache_coalesced_total`).
+//! Identical questions asked at the same time go to the platform once: within a process
+//! ([`ResponseCache::single_flight`]) the first caller asks and the others wait for it and
+//! read its answer from L1; across the fleet ([`ResponseCache::claim_fleet`]) the asking
+//! process holds a short marker in Redis and the others poll L2 for its answer. Both are
+//! counted as `cratedigger_cache_coalesced_total{scope}` (`process`, `fleet`).
 //!
 //! L3 lives in the database of record. Scouts never write the domain tables; this table is
 //! a disposable cache of platform answers (safe to truncate at any time).
@@ -133,6 +135,32 @@ struct Counters {
     misses: [AtomicU64; 3],
     errors: AtomicU64,
     coalesced: AtomicU64,
+}
+
+/// How often a process waiting for another process's answer looks in L2.
+const FLEET_POLL: Duration = Duration::from_millis(50);
+
+static RELEASE_FLIGHT: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
+    )
+});
+
+/// The right to ask the platform on behalf of the fleet; give it back with
+/// [`ResponseCache::release_fleet`] after the answer is cached.
+#[derive(Debug)]
+pub struct FleetClaim {
+    key: String,
+    token: String,
+}
+
+/// What a caller that missed every cache level does next.
+#[derive(Debug)]
+pub enum FleetFlight {
+    /// Ask the platform (holding the fleet's claim when there is one).
+    Ask(Option<FleetClaim>),
+    /// Another process asked; its answer is here.
+    Answered(Cached),
 }
 
 /// Requests in flight in this process, by L1 key: one async lock per question.
@@ -329,6 +357,98 @@ impl ResponseCache {
         }
     }
 
+    /// After every level missed: claims the question for this process in Redis (a marker
+    /// that lives at most `hold`), or, when another process holds it, waits for that
+    /// process's answer to appear in L2 (polling every 50 ms, at most `hold`). Without
+    /// Redis, for keys too long to share, on any Redis error, or when the other process
+    /// gave up without an answer (a transient failure is not cached), the caller asks
+    /// itself: waiting here never loses a request, it only saves duplicates.
+    pub async fn claim_fleet(&self, platform: &str, key: &str, hold: Duration) -> FleetFlight {
+        let Some(conn) = &self.redis else {
+            return FleetFlight::Ask(None);
+        };
+        if !self.cfg.enabled || key.len() > MAX_SHARED_KEY_LEN {
+            return FleetFlight::Ask(None);
+        }
+        let flight_key = format!("{}:cache-flight:{platform}:{key}", self.prefix);
+        let token = format!("{:016x}", rand::random::<u64>());
+        let hold_ms = u64::try_from(hold.as_millis()).unwrap_or(u64::MAX).max(1);
+        let mut conn = conn.clone();
+        let deadline = tokio::time::Instant::now() + hold;
+        let mut counted = false;
+        loop {
+            let claimed: Result<Option<String>, redis::RedisError> = redis::cmd("SET")
+                .arg(&flight_key)
+                .arg(&token)
+                .arg("NX")
+                .arg("PX")
+                .arg(hold_ms)
+                .query_async(&mut conn)
+                .await;
+            match claimed {
+                Ok(Some(_)) => {
+                    return FleetFlight::Ask(Some(FleetClaim {
+                        key: flight_key,
+                        token,
+                    }));
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::debug!(error = %e, "fleet single flight unavailable");
+                    return FleetFlight::Ask(None);
+                }
+            }
+            // another process is asking: wait for its answer in L2
+            if !counted {
+                counted = true;
+                self.counters.coalesced.fetch_add(1, Ordering::Relaxed);
+                metrics::counter!("cratedigger_cache_coalesced_total", "scope" => "fleet")
+                    .increment(1);
+            }
+            loop {
+                if tokio::time::Instant::now() >= deadline {
+                    return FleetFlight::Ask(None);
+                }
+                tokio::time::sleep(FLEET_POLL).await;
+                let raw: Result<Option<Vec<u8>>, _> =
+                    conn.get(redis_key(&self.prefix, platform, key)).await;
+                match raw {
+                    Ok(Some(raw)) => {
+                        if let Some(value) = decode(&raw) {
+                            self.count(Level::L2, "hit");
+                            self.fill_l1(Self::l1_key(platform, key), &value).await;
+                            return FleetFlight::Answered(value);
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(_) => return FleetFlight::Ask(None),
+                }
+                let held: Result<bool, _> = conn.exists(&flight_key).await;
+                match held {
+                    // the other process is done without a cacheable answer: try to claim
+                    Ok(false) => break,
+                    Ok(true) => {}
+                    Err(_) => return FleetFlight::Ask(None),
+                }
+            }
+        }
+    }
+
+    /// Gives the claim back (only if it is still this caller's), after the answer went to
+    /// the cache, so the processes waiting for it find it.
+    pub async fn release_fleet(&self, claim: FleetClaim) {
+        let Some(conn) = &self.redis else { return };
+        let mut conn = conn.clone();
+        let res: Result<i64, _> = RELEASE_FLIGHT
+            .key(&claim.key)
+            .arg(&claim.token)
+            .invoke_async(&mut conn)
+            .await;
+        if let Err(e) = res {
+            tracing::debug!(error = %e, "could not release the fleet single flight; it expires");
+        }
+    }
+
     /// Waits until no other caller of this process is asking the platform the same
     /// question, then returns the right to ask. A caller that had to wait
     /// ([`Flight::waited`]) should look in the cache again first: a burst of identical
@@ -346,7 +466,8 @@ impl ResponseCache {
             Ok(g) => (g, false),
             Err(_) => {
                 self.counters.coalesced.fetch_add(1, Ordering::Relaxed);
-                metrics::counter!("cratedigger_cache_coalesced_total").increment(1);
+                metrics::counter!("cratedigger_cache_coalesced_total", "scope" => "process")
+                    .increment(1);
                 (lock.clone().lock_owned().await, true)
             }
         };

@@ -105,11 +105,15 @@ pub struct HttpConfig {
     /// reaching the platform (network jitter): the sliding log of send times spans the
     /// limit's window plus the allowance, so a late sender cannot put one request too many
     /// into the platform's window. The allowance grows with how late this process wakes up
-    /// (a busy CPU: 4 x the decaying peak lateness of its rate-limit waits), up to
-    /// `rate_jitter_max_ms`; it is paid in throughput (1/s with 200 ms becomes 1 per 1.25 s).
+    /// (a busy CPU: `rate_lateness_factor` x the decaying peak lateness of its rate-limit
+    /// waits), up to `rate_jitter_max_ms`; it is paid in throughput (1/s with 200 ms becomes
+    /// 1 per 1.2 s).
     pub rate_jitter_ms: u64,
     /// Most allowance, in ms, however late the process wakes up.
     pub rate_jitter_max_ms: u64,
+    /// Safety factor on the measured lateness (see `rate_jitter_ms`): lower is faster on a
+    /// busy machine and riskier (docs/benchmarks.md has the measurements).
+    pub rate_lateness_factor: f64,
 }
 
 impl Default for HttpConfig {
@@ -122,6 +126,7 @@ impl Default for HttpConfig {
             rate_margin_pct: 5.0,
             rate_jitter_ms: 50,
             rate_jitter_max_ms: 400,
+            rate_lateness_factor: crate::limiter::LATENESS_FACTOR,
         }
     }
 }

@@ -25,6 +25,7 @@ pub struct PlatformContext {
     margin: f64,
     jitter: std::time::Duration,
     jitter_max: std::time::Duration,
+    lateness_factor: f64,
     breaker_cfg: Arc<BreakerConfig>,
     cache: ResponseCache,
     breakers: Arc<Mutex<HashMap<String, CircuitBreaker>>>,
@@ -80,6 +81,7 @@ impl PlatformContext {
             margin: cfg.http.rate_margin_pct / 100.0,
             jitter: std::time::Duration::from_millis(cfg.http.rate_jitter_ms),
             jitter_max: std::time::Duration::from_millis(cfg.http.rate_jitter_max_ms),
+            lateness_factor: cfg.http.rate_lateness_factor,
             breaker_cfg: Arc::new(cfg.breaker.clone()),
             cache,
             breakers: Arc::default(),
@@ -121,6 +123,7 @@ impl PlatformContext {
             self.margin,
         )
         .with_jitter(self.jitter, self.jitter_max)
+        .with_lateness_factor(self.lateness_factor)
     }
 
     /// The platform's limiter: fleet-wide in Redis when the context has Redis.

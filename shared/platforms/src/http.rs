@@ -18,7 +18,11 @@
 //! `cratedigger_platform_request_duration_seconds{platform}` (one sample per request sent).
 
 use crate::breaker::CircuitBreaker;
-use crate::cache::{Cached, ResponseCache, normalize_url};
+use crate::cache::{Cached, FleetFlight, ResponseCache, normalize_url};
+
+/// Longest another process waits for the fleet's answer to a question in flight (and the
+/// lifetime of the asking process's marker): about one slow request with its retries.
+const FLEET_HOLD: Duration = Duration::from_secs(20);
 use crate::limiter::{Admission, Limiter};
 use cratedigger_domain::{ErrorClass, PlatformTrack};
 use serde::de::DeserializeOwned;
@@ -809,6 +813,16 @@ impl HttpClient {
         {
             return Self::from_cache(&self.platform, hit);
         }
+        // The same question may be in flight in another process of the fleet.
+        let claim = match (cache, &key) {
+            (Some(cache), Some(key)) => {
+                match cache.claim_fleet(&self.platform, key, FLEET_HOLD).await {
+                    FleetFlight::Answered(hit) => return Self::from_cache(&self.platform, hit),
+                    FleetFlight::Ask(claim) => claim,
+                }
+            }
+            _ => None,
+        };
         let result = self.fetch_live(method, url, opts).await;
         if let (Some(cache), Some(key)) = (cache, key) {
             match &result {
@@ -830,6 +844,9 @@ impl HttpClient {
                         .await;
                 }
                 Err(_) => {}
+            }
+            if let Some(claim) = claim {
+                cache.release_fleet(claim).await;
             }
         }
         result

@@ -344,6 +344,7 @@ async fn redis_gcra_books_slots_in_order_across_limiters_and_refuses_far_ones() 
         margin: 0.0,
         jitter: Duration::ZERO,
         jitter_max: Duration::ZERO,
+        lateness_factor: 4.0,
     };
     // two processes' limiters on one key
     let l1 = Limiter::redis("mb", rate, conn.clone(), &p, Arc::default());
@@ -522,6 +523,44 @@ async fn identical_lookups_in_flight_at_once_cost_one_request() {
     b.unwrap();
     assert_eq!(server.stats().total, 3);
     assert_eq!(ctx.cache_stats().coalesced, 7);
+    clean(&conn, &format!("{p}:*")).await;
+}
+
+#[tokio::test]
+async fn the_same_question_from_two_processes_at_once_costs_one_request() {
+    let server = server().await;
+    server.set_latency(Duration::from_millis(300));
+    let conn = redis().await;
+    let p = prefix("fleet-flight");
+    let cfg = config(&server);
+    // two scout processes of one fleet: own L1 and in-process flights, one Redis
+    let ctx_a = PlatformContext::new(&cfg, Some(conn.clone()), None, &p);
+    let ctx_b = PlatformContext::new(&cfg, Some(conn.clone()), None, &p);
+    let a = MusicBrainz::from_config(&cfg.musicbrainz, &cfg.http, &ctx_a).unwrap();
+    let b = MusicBrainz::from_config(&cfg.musicbrainz, &cfg.http, &ctx_b).unwrap();
+    let (ra, rb) = tokio::join!(a.recording(MBID), b.recording(MBID));
+    let (ra, rb) = (ra.unwrap().unwrap(), rb.unwrap().unwrap());
+    assert_eq!(ra, rb, "both get the one answer");
+    assert_eq!(server.stats().total, 1, "one request for the fleet");
+    assert_eq!(
+        ctx_a.cache_stats().coalesced + ctx_b.cache_stats().coalesced,
+        1,
+        "the other process waited for it"
+    );
+    // the claim is given back once the answer is cached
+    let mut c = conn.clone();
+    let flights: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{p}:cache-flight:*"))
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    assert!(flights.is_empty(), "{flights:?}");
+
+    // a "not found" travels the same way (negative cache in L2)
+    let missing = "00000000-0000-4000-8000-000000000000";
+    let (ma, mb_) = tokio::join!(a.recording(missing), b.recording(missing));
+    assert_eq!((ma.unwrap(), mb_.unwrap()), (None, None));
+    assert_eq!(server.stats().total, 2);
     clean(&conn, &format!("{p}:*")).await;
 }
 

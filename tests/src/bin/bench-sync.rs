@@ -691,8 +691,15 @@ async fn run(args: &Args) -> Result<Report, String> {
                 );
             }
         }
-        *cache.entry("coalesced in flight".into()).or_default() +=
-            metric_sum(&text, "cratedigger_cache_coalesced_total", &[]);
+        for scope in ["process", "fleet"] {
+            *cache
+                .entry(format!("coalesced in flight ({scope})"))
+                .or_default() += metric_sum(
+                &text,
+                "cratedigger_cache_coalesced_total",
+                &[&format!("scope=\"{scope}\"")],
+            );
+        }
     }
 
     let stats: Stats = server.stats();
