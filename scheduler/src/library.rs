@@ -85,7 +85,16 @@ pub async fn library_route(
             })?,
     };
     let pattern = like_pattern(q);
-    let tracks = sqlx::query(
+    // every section is one query over ($1 = the LIKE pattern, $2 = the limit)
+    let search = async |sql: &'static str| {
+        sqlx::query(sql)
+            .bind(&pattern)
+            .bind(limit)
+            .fetch_all(st.store.pool())
+            .await
+            .map_err(db)
+    };
+    let tracks = search(
         "SELECT t.id, t.artist, t.title, t.mix, t.isrc, t.bpm, t.key, t.label, t.created_at,
                 f.path, f.format, f.bitrate_kbps, f.duration_ms AS file_duration_ms,
                 f.verify, f.filed_at
@@ -99,11 +108,7 @@ pub async fn library_route(
          ORDER BY t.created_at DESC, t.id
          LIMIT $2",
     )
-    .bind(&pattern)
-    .bind(limit)
-    .fetch_all(st.store.pool())
-    .await
-    .map_err(db)?;
+    .await?;
     let mut track_list = Vec::with_capacity(tracks.len());
     for r in &tracks {
         let file = match r.try_get::<Option<String>, _>("path").map_err(db)? {
@@ -129,7 +134,7 @@ pub async fn library_route(
             "file": file,
         }));
     }
-    let files = sqlx::query(
+    let files = search(
         "SELECT f.id, f.item_id, f.path, f.format, f.bitrate_kbps, f.duration_ms, f.verify,
                 f.filed_at, i.input_line, t.artist, t.title, t.mix
          FROM library_files f
@@ -140,11 +145,7 @@ pub async fn library_route(
          ORDER BY f.filed_at DESC, f.id
          LIMIT $2",
     )
-    .bind(&pattern)
-    .bind(limit)
-    .fetch_all(st.store.pool())
-    .await
-    .map_err(db)?;
+    .await?;
     let mut file_list = Vec::with_capacity(files.len());
     for r in &files {
         file_list.push(json!({
@@ -162,7 +163,7 @@ pub async fn library_route(
             "mix": r.try_get::<Option<String>, _>("mix").map_err(db)?,
         }));
     }
-    let dups = sqlx::query(
+    let dups = search(
         "SELECT i.id, i.sync_id, i.input_line, i.reason, i.state_changed_at,
                 t.artist, t.title, t.mix
          FROM items i LEFT JOIN tracks t ON t.id = i.track_id
@@ -170,11 +171,7 @@ pub async fn library_route(
          ORDER BY i.state_changed_at DESC, i.id
          LIMIT $2",
     )
-    .bind(&pattern)
-    .bind(limit)
-    .fetch_all(st.store.pool())
-    .await
-    .map_err(db)?;
+    .await?;
     let mut dup_list = Vec::with_capacity(dups.len());
     for r in &dups {
         dup_list.push(json!({

@@ -62,6 +62,13 @@ fn of<'a>(events: &'a [(String, Value)], name: &str) -> Vec<&'a Value> {
         .collect()
 }
 
+/// A fresh fleet environment whose lead agent talks to `base_url` (the scripted server).
+async fn lead_fleet(name: &str, base_url: &str, extra: &[(&str, &str)]) -> Env {
+    let mut env = Env::new(name).await;
+    lead_env(&mut env, base_url, extra);
+    env
+}
+
 fn lead_env(env: &mut Env, base_url: &str, extra: &[(&str, &str)]) {
     env.extra_env
         .push(("CRATEDIGGER__LEAD__BASE_URL".into(), base_url.into()));
@@ -109,15 +116,15 @@ async fn a_chat_message_becomes_a_sync_the_fleet_runs_and_a_streamed_answer() {
     ])
     .await
     .unwrap();
-    let mut env = Env::new("lead-e2e").await;
-    lead_env(
-        &mut env,
+    let mut env = lead_fleet(
+        "lead-e2e",
         &fake.base_url(),
         &[
             ("CRATEDIGGER__LEAD__REASONING_EFFORT", "high"),
             ("CRATEDIGGER__LEAD__WALL_TIME_SECS", "90"),
         ],
-    );
+    )
+    .await;
     env.start_scheduler().await;
     start_workers(&mut env);
 
@@ -250,12 +257,12 @@ async fn an_unreachable_endpoint_falls_back_to_the_rule_based_planner_and_says_s
         .local_addr()
         .unwrap()
         .port();
-    let mut env = Env::new("lead-down").await;
-    lead_env(
-        &mut env,
+    let mut env = lead_fleet(
+        "lead-down",
         &format!("http://127.0.0.1:{port}/v1"),
         &[("CRATEDIGGER__LEAD__WALL_TIME_SECS", "90")],
-    );
+    )
+    .await;
     env.start_scheduler().await;
     start_workers(&mut env);
     // Through the terminal client.
@@ -363,15 +370,15 @@ async fn an_exhausted_tool_call_budget_stops_the_planner_with_what_it_has() {
     ])
     .await
     .unwrap();
-    let mut env = Env::new("lead-budget").await;
-    lead_env(
-        &mut env,
+    let mut env = lead_fleet(
+        "lead-budget",
         &fake.base_url(),
         &[
             ("CRATEDIGGER__LEAD__MAX_TOOL_CALLS", "1"),
             ("CRATEDIGGER__LEAD__WALL_TIME_SECS", "3"),
         ],
-    );
+    )
+    .await;
     env.start_scheduler().await;
     let (status, events) = chat(&env, json!({"message": "three Fleetwood Mac songs"})).await;
     assert_eq!(status, 200);
@@ -428,12 +435,12 @@ async fn an_instruction_injected_in_a_title_changes_nothing() {
     ])
     .await
     .unwrap();
-    let mut env = Env::new("lead-inject").await;
-    lead_env(
-        &mut env,
+    let mut env = lead_fleet(
+        "lead-inject",
         &fake.base_url(),
         &[("CRATEDIGGER__LEAD__WALL_TIME_SECS", "3")],
-    );
+    )
+    .await;
     env.start_scheduler().await;
     let (status, events) = chat(&env, json!({"message": format!("Evil DJ - {injected}")})).await;
     assert_eq!(status, 200);
@@ -508,12 +515,12 @@ async fn invalid_tool_arguments_are_refused_fed_back_and_nothing_is_enqueued() {
     ])
     .await
     .unwrap();
-    let mut env = Env::new("lead-schema").await;
-    lead_env(
-        &mut env,
+    let mut env = lead_fleet(
+        "lead-schema",
         &fake.base_url(),
         &[("CRATEDIGGER__LEAD__WALL_TIME_SECS", "10")],
-    );
+    )
+    .await;
     env.start_scheduler().await;
     let (status, events) = chat(&env, json!({"message": "A - B"})).await;
     assert_eq!(status, 200);
@@ -572,39 +579,6 @@ async fn invalid_tool_arguments_are_refused_fed_back_and_nothing_is_enqueued() {
     assert!(answer.contains("Could not search tracks"), "{answer}");
 }
 
-/// Every platform on (test credentials; the fixture server serves the recorded payloads),
-/// so resolved tracks carry labels (Beatport's `mau5trap` for Strobe).
-fn all_platforms(env: &mut Env) {
-    let base = env.fixtures.base_url();
-    for (k, v) in [
-        ("CRATEDIGGER__PLATFORMS__DISCOGS__BASE_URL", base.clone()),
-        (
-            "CRATEDIGGER__PLATFORMS__DISCOGS__TOKEN",
-            "test-discogs-token".into(),
-        ),
-        ("CRATEDIGGER__PLATFORMS__BEATPORT__BASE_URL", base.clone()),
-        (
-            "CRATEDIGGER__PLATFORMS__BEATPORT__TOKEN",
-            "test-beatport-token".into(),
-        ),
-        ("CRATEDIGGER__PLATFORMS__SPOTIFY__BASE_URL", base.clone()),
-        (
-            "CRATEDIGGER__PLATFORMS__SPOTIFY__ACCOUNTS_URL",
-            base.clone(),
-        ),
-        (
-            "CRATEDIGGER__PLATFORMS__SPOTIFY__CLIENT_ID",
-            "test-client".into(),
-        ),
-        (
-            "CRATEDIGGER__PLATFORMS__SPOTIFY__CLIENT_SECRET",
-            "test-secret".into(),
-        ),
-    ] {
-        env.extra_env.push((k.into(), v));
-    }
-}
-
 async fn get_status(env: &Env, path: &str) -> (u16, Value) {
     let r = reqwest::get(format!("{}{path}", env.api())).await.unwrap();
     let status = r.status().as_u16();
@@ -626,7 +600,7 @@ async fn memory_api_and_read_only_tools_answer_from_what_the_fleet_resolved() {
     .await
     .unwrap();
     let mut env = Env::new("lead-memory").await;
-    all_platforms(&mut env);
+    env.enable_all_platforms();
     lead_env(
         &mut env,
         &fake.base_url(),
@@ -827,12 +801,12 @@ async fn preferences_in_words_only_tighten_the_policy_and_injected_text_sets_non
     ])
     .await
     .unwrap();
-    let mut env = Env::new("lead-prefs").await;
-    lead_env(
-        &mut env,
+    let mut env = lead_fleet(
+        "lead-prefs",
         &fake.base_url(),
         &[("CRATEDIGGER__LEAD__WALL_TIME_SECS", "3")],
-    );
+    )
+    .await;
     env.start_scheduler().await;
 
     // 1. The person's words: lossless only, skip what I have, trusted labels. The title the

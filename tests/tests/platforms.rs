@@ -12,34 +12,7 @@ use support::Env;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn all_five_platforms_answer_through_the_fleet() {
     let mut env = Env::new("five").await;
-    let base = env.fixtures.base_url();
-    for (k, v) in [
-        ("CRATEDIGGER__PLATFORMS__DISCOGS__BASE_URL", base.clone()),
-        (
-            "CRATEDIGGER__PLATFORMS__DISCOGS__TOKEN",
-            "test-discogs-token".into(),
-        ),
-        ("CRATEDIGGER__PLATFORMS__BEATPORT__BASE_URL", base.clone()),
-        (
-            "CRATEDIGGER__PLATFORMS__BEATPORT__TOKEN",
-            "test-beatport-token".into(),
-        ),
-        ("CRATEDIGGER__PLATFORMS__SPOTIFY__BASE_URL", base.clone()),
-        (
-            "CRATEDIGGER__PLATFORMS__SPOTIFY__ACCOUNTS_URL",
-            base.clone(),
-        ),
-        (
-            "CRATEDIGGER__PLATFORMS__SPOTIFY__CLIENT_ID",
-            "test-client".into(),
-        ),
-        (
-            "CRATEDIGGER__PLATFORMS__SPOTIFY__CLIENT_SECRET",
-            "test-secret".into(),
-        ),
-    ] {
-        env.extra_env.push((k.into(), v));
-    }
+    env.enable_all_platforms();
     env.start_scheduler().await;
     env.start("research-lead", "research-lead", &[]);
     env.start("scout", "metadata-scout", &[]);

@@ -285,24 +285,19 @@ async fn beyond_loopback_the_page_needs_a_login_and_csrf_tokens() {
     assert_eq!(r.status().as_u16(), 201);
     let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
     let pair = cookie.split(';').next().unwrap().to_string();
-    let r = http
-        .get(format!("{api}/v1/syncs"))
-        .header("cookie", &pair)
-        .send()
-        .await
-        .unwrap();
+    let syncs_with_cookie = || {
+        http.get(format!("{api}/v1/syncs"))
+            .header("cookie", &pair)
+            .send()
+    };
+    let r = syncs_with_cookie().await.unwrap();
     assert_eq!(r.status().as_u16(), 200, "a live session reads");
     let pg = env.pg().await;
     sqlx::query("UPDATE web_sessions SET expires_at = now() - interval '1 second'")
         .execute(&pg)
         .await
         .unwrap();
-    let r = http
-        .get(format!("{api}/v1/syncs"))
-        .header("cookie", &pair)
-        .send()
-        .await
-        .unwrap();
+    let r = syncs_with_cookie().await.unwrap();
     assert_eq!(r.status().as_u16(), 401, "an expired session is refused");
     // Only the hash of the id is stored.
     let id = pair.split_once('=').unwrap().1;

@@ -107,16 +107,7 @@ pub async fn preferences(store: &Store) -> Result<Value, sqlx::Error> {
     let rows = sqlx::query("SELECT key, value FROM lead_preferences ORDER BY key LIMIT 100")
         .fetch_all(store.pool())
         .await?;
-    let mut map = serde_json::Map::new();
-    for r in rows {
-        if let (Ok(k), Ok(v)) = (
-            r.try_get::<String, _>("key"),
-            r.try_get::<Value, _>("value"),
-        ) {
-            map.insert(k, v);
-        }
-    }
-    Ok(Value::Object(map))
+    Ok(Value::Object(super::prefs::as_map(rows)))
 }
 
 /// What the planner is given as data besides the conversation: the stored preferences and

@@ -162,6 +162,11 @@ pub async fn stored(store: &Store) -> Result<SyncPolicy, sqlx::Error> {
         .bind(POLICY_KEYS.map(String::from).to_vec())
         .fetch_all(store.pool())
         .await?;
+    Ok(SyncPolicy::from_json(Some(&Value::Object(as_map(rows)))).unwrap_or_default())
+}
+
+/// `lead_preferences` rows (`key`, `value`) as one JSON object; unreadable rows are skipped.
+pub fn as_map(rows: Vec<sqlx::postgres::PgRow>) -> serde_json::Map<String, Value> {
     let mut map = serde_json::Map::new();
     for r in rows {
         if let (Ok(k), Ok(v)) = (
@@ -171,7 +176,7 @@ pub async fn stored(store: &Store) -> Result<SyncPolicy, sqlx::Error> {
             map.insert(k, v);
         }
     }
-    Ok(SyncPolicy::from_json(Some(&Value::Object(map))).unwrap_or_default())
+    map
 }
 
 /// `stored` with what `new` states replacing the same keys (the newest words win).

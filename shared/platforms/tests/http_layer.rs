@@ -78,6 +78,14 @@ fn recorder() -> (Sleeper, Arc<Mutex<Vec<Duration>>>) {
     (sleeper, waits)
 }
 
+/// What a fleet test needs: the fixture server, Redis, this test's own key prefix and a
+/// configuration pointing the platforms at the server.
+async fn fleet_test(name: &str) -> (FixtureServer, ConnectionManager, String, PlatformsConfig) {
+    let server = server().await;
+    let cfg = config(&server);
+    (server, redis().await, prefix(name), cfg)
+}
+
 /// The next `count` answers of `server` are `status` (0 ends the fault).
 fn fail_with(server: &FixtureServer, status: u16, count: u32) {
     server.inject(Fault {
@@ -176,10 +184,7 @@ async fn a_500_burst_opens_the_breaker_and_a_probe_closes_it() {
 
 #[tokio::test]
 async fn a_breaker_that_opens_in_one_process_stops_the_whole_fleet_for_the_cool_down() {
-    let server = server().await;
-    let conn = redis().await;
-    let p = prefix("breaker");
-    let mut cfg = config(&server);
+    let (server, conn, p, mut cfg) = fleet_test("breaker").await;
     cfg.cache.enabled = false;
     cfg.breaker = BreakerConfig {
         cool_down_secs: 1,
@@ -247,10 +252,7 @@ async fn a_failed_probe_opens_the_breaker_again() {
 
 #[tokio::test]
 async fn a_long_retry_after_parks_the_platform_for_the_whole_fleet() {
-    let server = server().await;
-    let conn = redis().await;
-    let p = prefix("park");
-    let mut cfg = config(&server);
+    let (server, conn, p, mut cfg) = fleet_test("park").await;
     cfg.cache.enabled = false;
     // two processes of one fleet: separate contexts sharing Redis under one prefix
     let ctx_a = PlatformContext::new(&cfg, Some(conn.clone()), None, &p);
@@ -296,10 +298,7 @@ async fn a_long_retry_after_parks_the_platform_for_the_whole_fleet() {
 
 #[tokio::test]
 async fn a_short_retry_after_delays_every_caller_of_the_fleet() {
-    let server = server().await;
-    let conn = redis().await;
-    let p = prefix("hold");
-    let mut cfg = config(&server);
+    let (server, conn, p, mut cfg) = fleet_test("hold").await;
     cfg.cache.enabled = false;
     let ctx_a = PlatformContext::new(&cfg, Some(conn.clone()), None, &p);
     let ctx_b = PlatformContext::new(&cfg, Some(conn.clone()), None, &p);
@@ -482,11 +481,8 @@ async fn repeats_are_served_by_l1_then_l2_then_l3_without_a_request() {
 
 #[tokio::test]
 async fn identical_lookups_in_flight_at_once_cost_one_request() {
-    let server = server().await;
+    let (server, conn, p, cfg) = fleet_test("flight").await;
     server.set_latency(Duration::from_millis(200));
-    let conn = redis().await;
-    let p = prefix("flight");
-    let cfg = config(&server);
     let ctx = PlatformContext::new(&cfg, Some(conn.clone()), None, &p);
     let mb = Arc::new(MusicBrainz::from_config(&cfg.musicbrainz, &cfg.http, &ctx).unwrap());
 
@@ -528,11 +524,8 @@ async fn identical_lookups_in_flight_at_once_cost_one_request() {
 
 #[tokio::test]
 async fn the_same_question_from_two_processes_at_once_costs_one_request() {
-    let server = server().await;
+    let (server, conn, p, cfg) = fleet_test("fleet-flight").await;
     server.set_latency(Duration::from_millis(300));
-    let conn = redis().await;
-    let p = prefix("fleet-flight");
-    let cfg = config(&server);
     // two scout processes of one fleet: own L1 and in-process flights, one Redis
     let ctx_a = PlatformContext::new(&cfg, Some(conn.clone()), None, &p);
     let ctx_b = PlatformContext::new(&cfg, Some(conn.clone()), None, &p);

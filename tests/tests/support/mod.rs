@@ -201,6 +201,39 @@ impl Env {
         self.procs.len() - 1
     }
 
+    /// Every platform on (test credentials; the fixture server serves the recorded payloads),
+    /// so research uses all five platforms (labels, BPM and keys from Beatport; Discogs tracklists).
+    pub fn enable_all_platforms(&mut self) {
+        let base = self.fixtures.base_url();
+        for (k, v) in [
+            ("CRATEDIGGER__PLATFORMS__DISCOGS__BASE_URL", base.clone()),
+            (
+                "CRATEDIGGER__PLATFORMS__DISCOGS__TOKEN",
+                "test-discogs-token".into(),
+            ),
+            ("CRATEDIGGER__PLATFORMS__BEATPORT__BASE_URL", base.clone()),
+            (
+                "CRATEDIGGER__PLATFORMS__BEATPORT__TOKEN",
+                "test-beatport-token".into(),
+            ),
+            ("CRATEDIGGER__PLATFORMS__SPOTIFY__BASE_URL", base.clone()),
+            (
+                "CRATEDIGGER__PLATFORMS__SPOTIFY__ACCOUNTS_URL",
+                base.clone(),
+            ),
+            (
+                "CRATEDIGGER__PLATFORMS__SPOTIFY__CLIENT_ID",
+                "test-client".into(),
+            ),
+            (
+                "CRATEDIGGER__PLATFORMS__SPOTIFY__CLIENT_SECRET",
+                "test-secret".into(),
+            ),
+        ] {
+            self.extra_env.push((k.into(), v));
+        }
+    }
+
     /// Starts the scheduler (`cratedigger serve`) and waits until it is ready.
     pub async fn start_scheduler(&mut self) {
         self.start("scheduler", "cratedigger", &["serve"]);
